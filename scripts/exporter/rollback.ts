@@ -1,0 +1,20 @@
+/** Moves `current` to an older kept snapshot (the previous one by default). */
+import { CURRENT_KEY, type Pointer } from '../../worker/model/snapshot';
+import { countsOf, readPointer, readSnapshot } from './publish';
+import type { KvTarget } from './targets/kv-target';
+
+export async function rollback(target: KvTarget, to?: string): Promise<{ snapshot: string; from: string }> {
+  const pointer = await readPointer(target);
+  if (!pointer) throw new Error('nothing to roll back: no current snapshot');
+  const history = pointer.history ?? [];
+  const wanted = to ? history.find((h) => h === to || h.startsWith(to)) : history[0];
+  if (!wanted) throw new Error(to ? `snapshot ${to} is not among the kept ones: ${history.join(', ') || 'none'}` : 'no earlier snapshot is kept');
+  const snapshot = await readSnapshot(target, wanted);
+  if (!snapshot) throw new Error(`snapshot ${wanted} is missing or invalid in KV`);
+  const next: Pointer = {
+    snapshot: wanted, generatedAt: new Date().toISOString(), cluster: snapshot.cluster, counts: countsOf(snapshot),
+    history: [pointer.snapshot, ...history.filter((h) => h !== wanted)],
+  };
+  await target.putMany([{ key: CURRENT_KEY, value: JSON.stringify(next) }]);
+  return { snapshot: wanted, from: pointer.snapshot };
+}

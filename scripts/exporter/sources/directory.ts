@@ -1,0 +1,43 @@
+/** A folder of manifests as the source: extensions plus the ConfigMaps and Secrets they name. */
+import type { ConfigMap, Secret } from '../../../worker/model/resources';
+import { readManifestFolder } from '../manifests';
+import { kindOf, nameOf, validate } from '../validate';
+import type { Source, SourceContents } from './source';
+
+export function directorySource(folder: string): Source {
+  return {
+    description: `dir:${folder}`,
+    async load(): Promise<SourceContents> {
+      const { objects, errors } = await readManifestFolder(folder);
+      const configMaps = new Map<string, ConfigMap | string>();
+      const secrets = new Map<string, Secret | string>();
+      const contents: SourceContents = {
+        extensions: [],
+        errors,
+        ignored: [],
+        reader: {
+          configMap: async (ns, name) => found('ConfigMap', configMaps.get(`${ns}/${name}`), ns, name),
+          secret: async (ns, name) => found('Secret', secrets.get(`${ns}/${name}`), ns, name),
+        },
+      };
+      for (const o of objects) {
+        const kind = kindOf(o.doc);
+        if (kind === 'APIService' || kind === 'JSBundle' || kind === 'ReverseProxy') contents.extensions.push(o);
+        else if (kind === 'ConfigMap' || kind === 'Secret') {
+          const meta = o.doc.metadata as { namespace?: unknown } | undefined;
+          const key = `${typeof meta?.namespace === 'string' ? meta.namespace : 'default'}/${nameOf(o.doc)}`;
+          const checked = validate(kind, o.doc);
+          const value = checked.ok ? checked.value : `${kind} ${key} (${o.origin}) is invalid: ${checked.problems.join('; ')}`;
+          (kind === 'ConfigMap' ? configMaps : secrets).set(key, value as never);
+        } else contents.ignored.push(`${String(o.doc.kind ?? '(no kind)')} ${nameOf(o.doc)} (${o.origin})`);
+      }
+      return contents;
+    },
+  };
+}
+
+function found<T>(kind: string, entry: T | string | undefined, ns: string, name: string): T | undefined {
+  if (typeof entry === 'string') throw new Error(entry);
+  if (entry === undefined) return undefined;
+  return entry;
+}

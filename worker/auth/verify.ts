@@ -1,0 +1,61 @@
+/**
+ * Verifies a KubeSphere JWT: HS256 with JWT_SECRET, RS256/ES256 against JWKS_URL (keys cached; an unknown `kid`
+ * refetches, so rotation is picked up). `exp`/`nbf` are checked; the user is `username`, else `sub`; a token with a
+ * `token_type` other than `access_token` (a refresh token) is refused.
+ */
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import type { Env } from '../env';
+import { authenticated, type Identity } from './identity';
+
+export class TokenError extends Error {}
+
+const jwksByUrl = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+function jwks(env: Env): ReturnType<typeof createRemoteJWKSet> {
+  const url = env.JWKS_URL!;
+  let set = jwksByUrl.get(url);
+  if (!set) {
+    const maxAge = Number(env.JWKS_CACHE_SECONDS ?? '600') * 1000;
+    set = createRemoteJWKSet(new URL(url), { cacheMaxAge: maxAge, cooldownDuration: Math.min(30_000, maxAge) });
+    jwksByUrl.set(url, set);
+  }
+  return set;
+}
+
+export async function verifyToken(token: string, env: Env): Promise<Identity> {
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw new TokenError('malformed token');
+  }
+  let payload: JWTPayload;
+  try {
+    if (alg === 'HS256' && env.JWT_SECRET) {
+      ({ payload } = await jwtVerify(token, new TextEncoder().encode(env.JWT_SECRET), { algorithms: ['HS256'] }));
+    } else if ((alg === 'RS256' || alg === 'ES256') && env.JWKS_URL) {
+      ({ payload } = await jwtVerify(token, jwks(env), { algorithms: ['RS256', 'ES256'] }));
+    } else {
+      throw new TokenError(`token algorithm ${JSON.stringify(alg)} is not accepted`);
+    }
+  } catch (e) {
+    if (e instanceof TokenError) throw e;
+    throw new TokenError(describe(e));
+  }
+  const type = payload['token_type'];
+  if (type !== undefined && type !== 'access_token') throw new TokenError(`token_type ${JSON.stringify(type)} is not an access token`);
+  const user = typeof payload['username'] === 'string' && payload['username'] ? payload['username'] : payload.sub;
+  if (!user) throw new TokenError('token names no user (no "username" or "sub" claim)');
+  return authenticated(user);
+}
+
+function describe(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  switch (code) {
+    case 'ERR_JWT_EXPIRED': return 'token has expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': return `token ${(e as Error).message}`;
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED': return 'token signature is invalid';
+    case 'ERR_JWKS_NO_MATCHING_KEY': return 'no key in the JWKS matches the token';
+    default: return `invalid token: ${(e as Error).message}`;
+  }
+}

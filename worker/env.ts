@@ -1,0 +1,36 @@
+/** The worker's bindings and variables (wrangler.toml, `wrangler secret`, or `--var` locally). */
+export interface Env {
+  /** Workers KV holding `current`, `snapshot/<hash>` and `bundle/<hash>` (written by the exporter). */
+  KV: KVNamespace;
+  /** HS256 key of KubeSphere's JWTs (ks-apiserver's `jwtSecret`). */
+  JWT_SECRET?: string;
+  /** JWKS document for RS256/ES256 tokens. */
+  JWKS_URL?: string;
+  /** Seconds a fetched JWKS is trusted before it is fetched again (default 600). */
+  JWKS_CACHE_SECONDS?: string;
+  /** `none` turns authentication off explicitly; without a key and without this, requests fail closed. */
+  AUTH?: string;
+  /** Template for in-cluster upstreams: `{scheme} {name} {namespace} {port} {host}`. */
+  CLUSTER_ORIGIN?: string;
+  /** Service binding that reaches in-cluster upstreams (e.g. a Tunnel-backed worker); wins over CLUSTER_ORIGIN. */
+  CLUSTER?: Fetcher;
+  /** The real ks-console / ks-apiserver for everything that is not an extension route. */
+  CORE_ORIGIN?: string;
+  /** How often a warm isolate looks at `current` (default 10). */
+  SNAPSHOT_REFRESH_SECONDS?: string;
+}
+
+import type { Identity } from './auth/identity';
+import type { RouteTable } from './route-table';
+
+/** Hono's typing of this app: bindings plus what middleware hands to handlers. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    /** The table of the current snapshot; undefined before any snapshot was published. */
+    table: RouteTable | undefined;
+    identity: Identity;
+    /** From CF-Connecting-IP, which Cloudflare sets and clients cannot forge at the edge. */
+    clientIp: string | undefined;
+  };
+}

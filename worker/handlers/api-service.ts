@@ -1,0 +1,39 @@
+/**
+ * APIService: `/kapis/{group}/{version}/...` to the endpoint's origin with the full request path unchanged, the
+ * query as sent, Authorization forwarded and identity headers always set.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { refuseAnonymous } from '../auth/middleware';
+import type { AppEnv } from '../env';
+import { badGateway, proxyError } from '../errors';
+import { resolveOrigin } from '../proxy/cluster-origin';
+import { clientResponse, forward, responseHeaders } from '../proxy/forward';
+import { setIdentity } from '../proxy/headers';
+import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
+
+export const apiService: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const url = new URL(c.req.url);
+  const route = c.get('table')?.matchApiService(url.pathname);
+  if (!route) return next();
+  const refused = refuseAnonymous(c, route.policy);
+  if (refused) return refused;
+  if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `apiService ${route.name} is not available`);
+  const origin = resolveOrigin(route.upstream, c.env);
+  if ('error' in origin) return badGateway(origin.error);
+
+  const { headers, webSocket } = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
+  const identity = c.get('identity');
+  setIdentity(headers, identity.user, identity.group);
+  const method = c.req.method;
+  const result = await forward({
+    url: origin.base + url.pathname + url.search,
+    method,
+    headers,
+    body: hasNoBody(method) ? null : c.req.raw.body,
+    timeoutMs: route.policy.timeoutMs,
+    binding: origin.binding,
+    webSocket,
+  });
+  if ('failure' in result) return result.failure;
+  return clientResponse(result.response, responseHeaders(result.response));
+};

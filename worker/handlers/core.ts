@@ -1,0 +1,35 @@
+/**
+ * Everything that is not an extension route goes to CORE_ORIGIN (the real ks-console / ks-apiserver) untouched
+ * but for hop-by-hop headers and forged identity headers; without CORE_ORIGIN it is `404: Page Not Found`.
+ * The core authenticates by itself, so its session cookie and Authorization pass through.
+ */
+import type { Handler } from 'hono';
+import type { AppEnv } from '../env';
+import { notFound } from '../errors';
+import { clientResponse, forward, responseHeaders } from '../proxy/forward';
+import { isWebSocketUpgrade, removeHopByHop, removeRemoteIdentity, setForwarded } from '../proxy/headers';
+import { hasNoBody } from '../proxy/upstream-request';
+
+const CORE_TIMEOUT_MS = 30_000;
+
+export const core: Handler<AppEnv> = async (c) => {
+  if (!c.env.CORE_ORIGIN) return notFound();
+  const url = new URL(c.req.url);
+  const headers = new Headers(c.req.raw.headers);
+  const webSocket = isWebSocketUpgrade(headers);
+  removeHopByHop(headers, webSocket);
+  removeRemoteIdentity(headers);
+  headers.delete('host');
+  setForwarded(headers, url, c.get('clientIp'));
+  const method = c.req.method;
+  const result = await forward({
+    url: c.env.CORE_ORIGIN.replace(/\/+$/, '') + url.pathname + url.search,
+    method,
+    headers,
+    body: hasNoBody(method) ? null : c.req.raw.body,
+    timeoutMs: CORE_TIMEOUT_MS,
+    webSocket,
+  });
+  if ('failure' in result) return result.failure;
+  return clientResponse(result.response, responseHeaders(result.response));
+};

@@ -1,0 +1,51 @@
+/**
+ * `ks-edge.io/*` annotations: per-route behaviour beyond KubeSphere. Annotations, because a real API server prunes
+ * unknown spec fields but keeps annotations. Parsed at export time; a malformed value makes the resource invalid.
+ */
+import type { Policy } from './snapshot';
+
+export const ANNOTATION_PREFIX = 'ks-edge.io/';
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Annotations this version implements; any other `ks-edge.io/` key is reported, never silently ignored. */
+export const KNOWN_ANNOTATIONS = ['allow-anonymous', 'timeout'] as const;
+/** SPEC §9 annotations not implemented yet: reported as a warning naming the annotation. */
+export const PLANNED_ANNOTATIONS = ['rate-limit', 'circuit-breaker', 'health-check', 'retries', 'redirect'] as const;
+
+export interface PolicyResult { policy: Policy; problems: string[]; warnings: string[] }
+
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(n * unit);
+}
+
+export function parsePolicy(annotations: Record<string, string> | undefined): PolicyResult {
+  const policy: Policy = { allowAnonymous: false, timeoutMs: DEFAULT_TIMEOUT_MS };
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  for (const [key, value] of Object.entries(annotations ?? {})) {
+    if (!key.startsWith(ANNOTATION_PREFIX)) continue;
+    const name = key.slice(ANNOTATION_PREFIX.length);
+    switch (name) {
+      case 'allow-anonymous':
+        if (value === 'true' || value === 'false') policy.allowAnonymous = value === 'true';
+        else problems.push(`annotation ${key}: expected "true" or "false", got ${JSON.stringify(value)}`);
+        break;
+      case 'timeout': {
+        const ms = parseDuration(value);
+        if (ms === undefined || ms <= 0 || ms > 600_000) {
+          problems.push(`annotation ${key}: expected a duration such as "30s" (at most 10m), got ${JSON.stringify(value)}`);
+        } else policy.timeoutMs = ms;
+        break;
+      }
+      default:
+        warnings.push((PLANNED_ANNOTATIONS as readonly string[]).includes(name)
+          ? `annotation ${key} is not implemented in this version and has no effect`
+          : `unknown annotation ${key} has no effect`);
+    }
+  }
+  return { policy, problems, warnings };
+}

@@ -1,0 +1,89 @@
+/**
+ * Snapshot loading. The compiled RouteTable lives in isolate memory; `current` is looked at no more often than
+ * every SNAPSHOT_REFRESH_SECONDS, and on a warm isolate that look happens in `waitUntil`, off the request's path.
+ * A failed or invalid read keeps the last good table; only a cold isolate waits for its first load.
+ */
+import * as v from 'valibot';
+import type { Env } from '../env';
+import { CURRENT_KEY, Pointer, Snapshot, snapshotKey } from '../model/snapshot';
+import { RouteTable } from '../route-table';
+
+export interface SnapshotState {
+  table: RouteTable | undefined;
+  pointer: Pointer | undefined;
+  loadedAt: number | undefined;
+  lastCheck: number;
+  lastError: string | undefined;
+  /** Every KV read this isolate made for routing, so "no KV read per request" is counted, not assumed. */
+  kvReads: number;
+}
+
+export class SnapshotStore {
+  readonly state: SnapshotState = {
+    table: undefined, pointer: undefined, loadedAt: undefined, lastCheck: 0, lastError: undefined, kvReads: 0,
+  };
+  private inflight: Promise<void> | undefined;
+
+  /** Returns the table to route with (maybe none), refreshing in the background when it is due. */
+  async current(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, now = Date.now()): Promise<RouteTable | undefined> {
+    const refreshMs = refreshSeconds(env) * 1000;
+    if (now - this.state.lastCheck >= refreshMs) {
+      const work = this.refresh(env, now);
+      if (this.state.table) ctx.waitUntil(work);
+      else await work;
+    }
+    return this.state.table;
+  }
+
+  refresh(env: Env, now = Date.now()): Promise<void> {
+    if (this.inflight) return this.inflight;
+    this.state.lastCheck = now;
+    this.inflight = this.load(env)
+      .catch((e: unknown) => {
+        this.state.lastError = `${new Date(now).toISOString()} ${(e as Error).message}`;
+      })
+      .finally(() => {
+        this.inflight = undefined;
+      });
+    return this.inflight;
+  }
+
+  private async load(env: Env): Promise<void> {
+    this.state.kvReads++;
+    const raw = await env.KV.get(CURRENT_KEY, 'text');
+    if (raw === null) throw new Error('no snapshot published yet (KV key "current" is missing)');
+    const pointer = v.parse(Pointer, JSON.parse(raw));
+    if (this.state.table?.hash === pointer.snapshot) {
+      this.state.pointer = pointer;
+      this.state.lastError = undefined;
+      return;
+    }
+    this.state.kvReads++;
+    const text = await env.KV.get(snapshotKey(pointer.snapshot), 'text');
+    if (text === null) throw new Error(`pointer names snapshot ${pointer.snapshot}, which is missing`);
+    const digest = await sha256Hex(text);
+    if (digest !== pointer.snapshot) throw new Error(`snapshot ${pointer.snapshot} does not match its hash (${digest})`);
+    const parsed = v.safeParse(Snapshot, JSON.parse(text));
+    if (!parsed.success) {
+      const first = parsed.issues[0];
+      throw new Error(`snapshot ${pointer.snapshot} is invalid: ${v.getDotPath(first) ?? ''} ${first.message}`);
+    }
+    this.state.table = new RouteTable(parsed.output, pointer.snapshot);
+    this.state.pointer = pointer;
+    this.state.loadedAt = Date.now();
+    this.state.lastError = undefined;
+  }
+}
+
+function refreshSeconds(env: Env): number {
+  const n = Number(env.SNAPSHOT_REFRESH_SECONDS ?? '10');
+  return Number.isFinite(n) && n >= 0 ? n : 10;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** One store per isolate. */
+export const snapshotStore = new SnapshotStore();
