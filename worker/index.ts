@@ -1,7 +1,8 @@
 /**
  * ks-edge worker. The whole request path is this chain:
  *
- *   failClosed → snapshot → client → authenticate → /_gateway/* | jsBundle → reverseProxy → apiService → core
+ *   failClosed → snapshot → client → authenticate
+ *     → /_gateway/*  |  noSnapshot → jsBundle → reverseProxy → apiService → core
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { authenticate, failClosed } from './auth/middleware';
@@ -11,6 +12,7 @@ import { apiService } from './handlers/api-service';
 import { core } from './handlers/core';
 import { healthz, status } from './handlers/gateway';
 import { jsBundle } from './handlers/js-bundle';
+import { noSnapshot } from './handlers/no-snapshot';
 import { reverseProxy } from './handlers/reverse-proxy';
 import { snapshotStore } from './snapshot/store';
 
@@ -29,7 +31,7 @@ app.use(failClosed, snapshot, client, authenticate);
 app.get('/_gateway/healthz', healthz);
 app.get('/_gateway/status', status);
 app.all('/_gateway/*', () => notFound());
-app.all('*', jsBundle, reverseProxy, apiService, core);
+app.all('*', noSnapshot, jsBundle, reverseProxy, apiService, core);
 app.onError((err) => {
   console.error('ks-edge: unhandled error', err);
   return kubeStatus(500, 'InternalError', 'ks-edge internal error');

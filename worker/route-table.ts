@@ -41,11 +41,9 @@ export class RouteTable {
     this.prefixLengths = [...lengths].sort((a, b) => b - a);
   }
 
-  /** `/pstatic/dist/...` is the console's alias of `/dist/...`. */
   matchBundle(path: string): BundleAsset | undefined {
-    if (path.startsWith('/pstatic/dist')) path = path.slice('/pstatic'.length);
-    if (!path.startsWith('/dist')) return undefined;
-    return this.bundles.get(path);
+    const link = bundleLinkOf(path);
+    return link === undefined ? undefined : this.bundles.get(link);
   }
 
   matchReverseProxy(path: string, method: string): ReverseProxyMatch | undefined {
@@ -62,15 +60,26 @@ export class RouteTable {
     return undefined;
   }
 
-  /** `/kapis/{group}/{version}/{at least one more segment}`. */
   matchApiService(path: string): APIServiceRoute | undefined {
-    if (!path.startsWith('/kapis/')) return undefined;
-    const g = path.indexOf('/', 7);
-    if (g < 0) return undefined;
-    const v = path.indexOf('/', g + 1);
-    if (v < 0 || v === path.length - 1) return undefined;
-    return this.apiServices.get(path.slice(7, v));
+    const key = apiGroupVersionOf(path);
+    return key === undefined ? undefined : this.apiServices.get(key);
   }
+}
+
+/** The link a `/dist/...` path asks for; `/pstatic/dist/...` is the console's alias of `/dist/...`. */
+export function bundleLinkOf(path: string): string | undefined {
+  if (path.startsWith('/pstatic/dist')) path = path.slice('/pstatic'.length);
+  return path.startsWith('/dist') ? path : undefined;
+}
+
+/** `group/version` of `/kapis/{group}/{version}/{at least one more segment}`; else undefined. */
+export function apiGroupVersionOf(path: string): string | undefined {
+  if (!path.startsWith('/kapis/')) return undefined;
+  const g = path.indexOf('/', 7);
+  if (g < 8) return undefined;
+  const v = path.indexOf('/', g + 1);
+  if (v < 0 || v === g + 1 || v === path.length - 1) return undefined;
+  return path.slice(7, v);
 }
 
 function pick(list: Candidate[], method: string): Candidate | undefined {

@@ -7,6 +7,14 @@ import { join, resolve } from 'node:path';
 import { Miniflare } from 'miniflare';
 import type { KvEntry, KvTarget } from './kv-target';
 
+/** The part of a KV namespace the publisher uses (Miniflare's and Workers' bindings both fit). */
+export interface KVLike {
+  get(key: string, type: 'text'): Promise<string | null>;
+  list(opts: { prefix: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
+  put(key: string, value: string | ArrayBuffer): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
 export const DEFAULT_PERSIST_ROOT = '.wrangler/state/v3';
 
 /** The `id` of the KV binding named `KV` in wrangler.toml: the folder wrangler dev persists it under. */
@@ -31,9 +39,14 @@ export async function localTarget(opts: { persistRoot?: string; namespaceId?: st
     kvNamespaces: { KV: id },
     kvPersist: join(root, 'kv'),
   });
-  const kv = await mf.getKVNamespace('KV');
+  const target = kvNamespaceTarget(await mf.getKVNamespace('KV'), `local KV ${join(root, 'kv', id)}`);
+  return { ...target, close: () => mf.dispose() };
+}
+
+/** Any KV namespace object (Miniflare's, or a worker's binding) as a publish target. */
+export function kvNamespaceTarget(kv: KVLike, description: string): KvTarget {
   return {
-    description: `local KV ${join(root, 'kv', id)}`,
+    description,
     get: (key) => kv.get(key, 'text'),
     async listKeys(prefix) {
       const keys: string[] = [];
@@ -51,6 +64,6 @@ export async function localTarget(opts: { persistRoot?: string; namespaceId?: st
     async deleteMany(keys) {
       for (const key of keys) await kv.delete(key);
     },
-    close: () => mf.dispose(),
+    close: async () => {},
   };
 }

@@ -1,0 +1,111 @@
+/** SPEC §7: the snapshot in isolate memory, refreshed off the request path; bad reads keep the last good table. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { apiService, reverseProxy, startGateway, type Gateway } from '../support/gateway';
+import { startUpstream, type Upstream } from '../support/upstream';
+
+let gw: Gateway | undefined;
+let up: Upstream | undefined;
+let core: Upstream | undefined;
+afterEach(async () => {
+  await gw?.close();
+  await up?.close();
+  await core?.close();
+  gw = up = core = undefined;
+});
+
+const status = async (g: Gateway) => (await (await g.fetch('/_gateway/status')).json()) as {
+  snapshot: { hash: string; ageSeconds: number; counts: Record<string, number> } | null;
+  lastError: string | null;
+  kvReads: number;
+  resources: { kind: string; name: string; state: string; routes: string[]; problems: string[] }[];
+};
+
+async function eventually<T>(probe: () => Promise<T>, ok: (t: T) => boolean, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const t = await probe();
+    if (ok(t) || Date.now() > until) return t;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('snapshot loading', () => {
+  it('a warm isolate makes no KV read per request', async () => {
+    up = await startUpstream();
+    gw = await startGateway({ manifests: reverseProxy('p', { matcher: { path: '/proxy/p/*' }, upstream: { url: up.origin } }) });
+    await gw.fetch('/proxy/p/warm');
+    const before = (await status(gw)).kvReads;
+    for (let i = 0; i < 50; i++) expect((await gw.fetch(`/proxy/p/${i}`)).status).toBe(200);
+    expect((await status(gw)).kvReads).toBe(before);
+  });
+
+  it('picks up a new snapshot after the refresh interval, without a restart', async () => {
+    up = await startUpstream();
+    gw = await startGateway({
+      manifests: reverseProxy('p', { matcher: { path: '/proxy/p/*' }, upstream: { url: up.origin } }),
+      vars: { SNAPSHOT_REFRESH_SECONDS: '0' },
+    });
+    expect((await gw.fetch('/proxy/q/x')).status).toBe(404);
+    await gw.publish(reverseProxy('q', { matcher: { path: '/proxy/q/*' }, upstream: { url: up.origin } }));
+    const res = await eventually(() => gw!.fetch('/proxy/q/x'), (r) => r.status === 200);
+    expect(res.status).toBe(200);
+    expect((await gw.fetch('/proxy/p/x')).status).toBe(404);
+    expect((await status(gw)).snapshot!.hash).toBe(gw.lastExport.snapshot);
+  });
+
+  it('a pointer to a missing or corrupt snapshot keeps the last good table and says why', async () => {
+    up = await startUpstream();
+    gw = await startGateway({
+      manifests: reverseProxy('p', { matcher: { path: '/proxy/p/*' }, upstream: { url: up.origin } }),
+      vars: { SNAPSHOT_REFRESH_SECONDS: '0' },
+    });
+    expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
+    const kv = await gw.mf.getKVNamespace('KV');
+    const garbage = '{"schemaVersion": 99}';
+    const hash = createHash('sha256').update(garbage).digest('hex');
+    await kv.put(`snapshot/${hash}`, garbage);
+    await kv.put('current', JSON.stringify({ snapshot: hash, generatedAt: new Date().toISOString(), cluster: 'x', counts: {} }));
+    const s = await eventually(() => status(gw!), (st) => st.lastError !== null);
+    expect(s.lastError).toContain(`snapshot ${hash} is invalid`);
+    expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
+
+    await kv.put('current', 'not json at all');
+    await eventually(() => status(gw!), (st) => st.lastError?.includes('JSON') ?? false);
+    expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
+  });
+
+  it('with no snapshot at all, extension paths answer 503 and CORE_ORIGIN still works', async () => {
+    core = await startUpstream();
+    gw = await startGateway({ manifests: '', empty: true, vars: { CORE_ORIGIN: core.origin } });
+    const api = await gw.fetch('/kapis/demo.io/v1/x');
+    expect(api.status).toBe(503);
+    expect(((await api.json()) as { ErrStatus: { message: string } }).ErrStatus.message).toContain('no snapshot published yet');
+    expect((await gw.fetch('/dist/x/index.js')).status).toBe(503);
+    expect((await gw.fetch('/console/x')).status).toBe(200);
+    expect(core.seen.map((s) => s.url)).toEqual(['/console/x']);
+    expect((await gw.fetch('/_gateway/healthz')).status).toBe(503);
+  });
+});
+
+describe('/_gateway endpoints', () => {
+  it('healthz is 200 when serving; status lists every resource with its problems', async () => {
+    up = await startUpstream();
+    gw = await startGateway({
+      manifests: [
+        reverseProxy('ok', { matcher: { path: '/proxy/ok/*' }, upstream: { url: up.origin } }),
+        reverseProxy('bad', { matcher: { path: '/proxy/bad/*' }, upstream: { url: up.origin }, directives: { rewrite: ['only-one-field'] } }),
+        apiService('api', { group: 'g.io', version: 'v1', url: up.origin }, {}, 'Disabled'),
+      ].join(''),
+    });
+    const health = await gw.fetch('/_gateway/healthz');
+    expect(health.status).toBe(200);
+    const s = await status(gw);
+    expect(s.snapshot!.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(s.snapshot!.ageSeconds).toBeGreaterThanOrEqual(0);
+    const byName = Object.fromEntries(s.resources.map((r) => [r.name, r]));
+    expect(byName.ok).toMatchObject({ kind: 'ReverseProxy', state: 'Available', routes: ['* /proxy/ok/*'], problems: [] });
+    expect(byName.bad!.problems[0]).toContain('rewrite "only-one-field"');
+    expect(byName.api).toMatchObject({ kind: 'APIService', state: 'Disabled', routes: ['/kapis/g.io/v1/*'] });
+  });
+});
