@@ -29,5 +29,8 @@ export function kubeStatus(code: number, reason: StatusReason, message: string, 
   return json({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }, code, headers);
 }
 
+/** An encoded dot segment or slash that would take the request outside the route it matched. */
+export const pathEscapes = () => kubeStatus(400, 'BadRequest', 'the request path leaves the route it matched once decoded');
+
 export const notFound = () =>
   new Response('404: Page Not Found', { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });

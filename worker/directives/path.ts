@@ -91,3 +91,21 @@ export function applyPathRegexp(state: PathState, rules: readonly RegexpRule[], 
     state.path = state.path.replace(re, renderTemplate(rule.replacement, { ...ctx, path: state.path, query: state.query }));
   }
 }
+
+/**
+ * The path as an upstream that decodes `%2F`, `%5C` and `%2E` and resolves dot segments would see it. Clients'
+ * dot segments are resolved by URL parsing before matching, but encoded ones survive it and could otherwise
+ * widen what a matcher claimed (`/p/x/..%2F..%2Fadmin`).
+ */
+export function upstreamView(path: string): string {
+  const decoded = path.replace(/%(2f|5c|2e)/gi, (m) => ({ '2f': '/', '5c': '/', '2e': '.' })[m.slice(1).toLowerCase() as '2f' | '5c' | '2e']!)
+    .replace(/\\/g, '/');
+  return cleanPath(decoded);
+}
+
+/** Whether `path`, as an upstream would resolve it, stays under the prefix its route claimed. */
+export function staysWithin(path: string, prefix: string): boolean {
+  if (!/%(2f|5c|2e)|\\|\/\.\.?(\/|$)/i.test(path)) return true;
+  const seen = upstreamView(path);
+  return seen.startsWith(prefix) || `${seen}/` === prefix;
+}

@@ -5,7 +5,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { refuseAnonymous } from '../auth/middleware';
 import type { AppEnv } from '../env';
-import { badGateway, proxyError } from '../errors';
+import { staysWithin } from '../directives/path';
+import { badGateway, pathEscapes, proxyError } from '../errors';
 import { resolveOrigin } from '../proxy/cluster-origin';
 import { clientResponse, forward, responseHeaders } from '../proxy/forward';
 import { setIdentity } from '../proxy/headers';
@@ -15,6 +16,7 @@ export const apiService: MiddlewareHandler<AppEnv> = async (c, next) => {
   const url = new URL(c.req.url);
   const route = c.get('table')?.matchApiService(url.pathname);
   if (!route) return next();
+  if (!staysWithin(url.pathname, `/kapis/${route.group}/${route.version}/`)) return pathEscapes();
   const refused = refuseAnonymous(c, route.policy);
   if (refused) return refused;
   if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `apiService ${route.name} is not available`);

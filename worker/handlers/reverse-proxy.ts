@@ -6,10 +6,10 @@
 import type { MiddlewareHandler } from 'hono';
 import { refuseAnonymous } from '../auth/middleware';
 import { applyHeaderOps } from '../directives/headers';
-import { applyPathRegexp, applyReplace, applyRewrite, stripPathPrefix, stripPathSuffix, type PathState } from '../directives/path';
+import { applyPathRegexp, applyReplace, applyRewrite, staysWithin, stripPathPrefix, stripPathSuffix, type PathState } from '../directives/path';
 import type { TemplateContext } from '../directives/template';
 import type { AppEnv } from '../env';
-import { badGateway, proxyError } from '../errors';
+import { badGateway, pathEscapes, proxyError } from '../errors';
 import { resolveOrigin } from '../proxy/cluster-origin';
 import { clientResponse, forward, responseHeaders } from '../proxy/forward';
 import { setIdentity } from '../proxy/headers';
@@ -19,7 +19,8 @@ export const reverseProxy: MiddlewareHandler<AppEnv> = async (c, next) => {
   const url = new URL(c.req.url);
   const match = c.get('table')?.matchReverseProxy(url.pathname, c.req.method);
   if (!match) return next();
-  const { route } = match;
+  const { route, matcher } = match;
+  if (matcher.endsWith('*') && !staysWithin(url.pathname, matcher.slice(0, -1))) return pathEscapes();
   const refused = refuseAnonymous(c, route.policy);
   if (refused) return refused;
   if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `reverseProxy ${route.name} is not available`);
