@@ -9,8 +9,8 @@ import { Miniflare } from 'miniflare';
 import { runExport, type ExportSummary } from '../../scripts/exporter/run';
 import { directorySource } from '../../scripts/exporter/sources/directory';
 import { kvNamespaceTarget, localTarget } from '../../scripts/exporter/targets/local';
+import { compatibility } from '../../scripts/serve/workerd-config';
 
-export const COMPATIBILITY_DATE = '2026-04-20';
 const KV_ID = 'ks-edge-test';
 
 export interface Gateway {
@@ -50,7 +50,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const mf = new Miniflare({
     modules: true,
     scriptPath: 'dist/index.js',
-    compatibilityDate: COMPATIBILITY_DATE,
+    ...compatibility(),
     kvNamespaces: { KV: KV_ID },
     kvPersist: join(persist, 'kv'),
     bindings: { AUTH: 'none', SNAPSHOT_REFRESH_SECONDS: '3600', ...(opts.clusterOrigin ? { CLUSTER_ORIGIN: opts.clusterOrigin } : {}), ...opts.vars },

@@ -35,6 +35,7 @@ export const apiService: MiddlewareHandler<AppEnv> = async (c, next) => {
     timeoutMs: route.policy.timeoutMs,
     binding: origin.binding,
     webSocket,
+    clientSignal: c.req.raw.signal,
   });
   if ('failure' in result) return result.failure;
   return clientResponse(result.response, responseHeaders(result.response));

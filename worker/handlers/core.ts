@@ -29,6 +29,7 @@ export const core: Handler<AppEnv> = async (c) => {
     body: hasNoBody(method) ? null : c.req.raw.body,
     timeoutMs: CORE_TIMEOUT_MS,
     webSocket,
+    clientSignal: c.req.raw.signal,
   });
   if ('failure' in result) return result.failure;
   return clientResponse(result.response, responseHeaders(result.response));

@@ -57,6 +57,7 @@ export const reverseProxy: MiddlewareHandler<AppEnv> = async (c, next) => {
     timeoutMs: route.policy.timeoutMs,
     binding: origin.binding,
     webSocket,
+    clientSignal: c.req.raw.signal,
   });
   if ('failure' in result) return result.failure;
   const upstream = result.response;

@@ -13,6 +13,8 @@ export interface Outbound {
   timeoutMs: number;
   binding?: Fetcher;
   webSocket: boolean;
+  /** The client request's signal: its disconnect cancels the upstream request. */
+  clientSignal?: AbortSignal;
 }
 
 export type Inbound = { response: Response } | { failure: Response };
@@ -25,7 +27,8 @@ export async function forward(out: Outbound): Promise<Inbound> {
     abort.abort();
   }, out.timeoutMs);
   try {
-    const init: RequestInit = { method: out.method, headers: out.headers, body: out.body, redirect: 'manual', signal: abort.signal };
+    const signal = out.clientSignal ? AbortSignal.any([abort.signal, out.clientSignal]) : abort.signal;
+    const init: RequestInit = { method: out.method, headers: out.headers, body: out.body, redirect: 'manual', signal };
     const response = await (out.binding ? out.binding.fetch(out.url, init) : fetch(out.url, init));
     return { response };
   } catch (e) {

@@ -1,0 +1,37 @@
+/**
+ * `npm run serve`: the production bundle (`wrangler deploy --dry-run` output) on plain workerd — no wrangler dev,
+ * no debugger, no response buffering — with the same environment contract as `npm start` and a snapshot made by
+ * the same exporter. Outbound traffic may reach loopback addresses only.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { filesTarget } from './exporter/targets/files';
+import { prepareLocalGateway, superviseChild } from './local-gateway';
+import { compatibility, workerdBinary, writeWorkerdConfig } from './serve/workerd-config';
+import { WRANGLER_ENV } from './wrangler-env';
+
+const stateDir = process.env.KS_EDGE_SERVE_DIR || '.wrangler/serve';
+
+export function buildBundle(outdir = 'dist'): string {
+  execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', outdir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...WRANGLER_ENV } });
+  return join(outdir, 'index.js');
+}
+
+async function main() {
+  const bundle = process.env.KS_EDGE_BUNDLE || buildBundle();
+  mkdirSync(stateDir, { recursive: true });
+  const kvDir = join(stateDir, 'kv');
+  const local = await prepareLocalGateway(process.env, filesTarget(kvDir));
+  const config = join(stateDir, 'config.capnp');
+  await writeWorkerdConfig(config, {
+    bundle, kvDir, port: Number(local.port), vars: local.vars, ...compatibility(),
+  });
+  console.log(`serving ${bundle} on plain workerd at http://127.0.0.1:${local.port}`);
+  superviseChild(spawn(workerdBinary(), ['serve', config], { stdio: 'inherit' }), local.close);
+}
+
+main().catch((e: unknown) => {
+  console.error(`npm run serve failed: ${(e as Error).message}`);
+  process.exit(1);
+});
