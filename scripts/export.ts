@@ -1,68 +1,78 @@
 /**
  * The exporter CLI.
  *
- *   npm run export -- --from dir:FOLDER|kube --to local|dry-run|cloudflare [--cluster-name NAME] [--output json] [--strict]
- *   npm run export -- rollback [--to HASH] [--target local|cloudflare]
+ *   npm run export -- --from kube|dir:FOLDER --to cloudflare|local|dry-run|files:DIR
+ *                     [--kubeconfig FILE] [--context NAME] [--cluster-name NAME] [--watch] [--output json] [--strict]
+ *   npm run export -- rollback [--to HASH] [--target cloudflare|local|files:DIR]
  *
  * Exit codes: 0 published (or unchanged); 1 failed, nothing changed; 2 usage error; 3 published, but --strict and
  * some resource has problems.
  */
 import { parseArgs } from 'node:util';
+import { kubeConfig } from './exporter/kube-client';
 import { formatSummary } from './exporter/report';
-import { ExportError, runExport } from './exporter/run';
 import { rollback } from './exporter/rollback';
+import { ExportError, runExport, type ExportSummary } from './exporter/run';
 import { directorySource } from './exporter/sources/directory';
+import { kubeSource } from './exporter/sources/kube';
 import type { Source } from './exporter/sources/source';
-import { dryRunTarget } from './exporter/targets/dry-run';
+import { cloudflareConfigFromEnv, cloudflareTarget } from './exporter/targets/cloudflare';
+import { dryRunTarget, type DryRunTarget } from './exporter/targets/dry-run';
+import { filesTarget } from './exporter/targets/files';
 import type { KvTarget } from './exporter/targets/kv-target';
-import { localTarget } from './exporter/targets/local';
+import { parseDuration } from '../worker/model/annotations';
 
 class UsageError extends Error {}
 
-const { values, positionals } = (() => {
+const USAGE = `usage: export --from kube|dir:FOLDER --to cloudflare|local|dry-run|files:DIR [--kubeconfig FILE] [--context NAME]
+              [--cluster-name NAME] [--watch] [--resync 5m] [--output json] [--strict]
+       export rollback [--to HASH] [--target cloudflare|local|files:DIR]`;
+
+function args() {
   try {
     return parseArgs({
       allowPositionals: true,
       options: {
-        from: { type: 'string' },
-        to: { type: 'string' },
-        target: { type: 'string' },
-        'cluster-name': { type: 'string' },
-        output: { type: 'string' },
-        strict: { type: 'boolean' },
-        'persist-to': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        from: { type: 'string' }, to: { type: 'string' }, target: { type: 'string' },
+        kubeconfig: { type: 'string' }, context: { type: 'string' }, 'cluster-name': { type: 'string' },
+        watch: { type: 'boolean' }, resync: { type: 'string' }, output: { type: 'string' }, strict: { type: 'boolean' },
+        'persist-to': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
-    console.error(`usage error: ${(e as Error).message}`);
-    process.exit(2);
-  }
-})();
-
-async function openTarget(name: string): Promise<KvTarget> {
-  const persistRoot = values['persist-to'] ?? process.env.KS_EDGE_PERSIST_TO;
-  switch (name) {
-    case 'local': return localTarget({ persistRoot });
-    case 'dry-run': return dryRunTarget(await localTarget({ persistRoot }));
-    default: throw new UsageError(`--to must be local or dry-run, got ${JSON.stringify(name)}`);
+    throw new UsageError((e as Error).message);
   }
 }
 
-function openSource(from: string): Source {
+async function openTarget(name: string, persistTo: string | undefined): Promise<KvTarget> {
+  if (name.startsWith('files:')) return filesTarget(name.slice('files:'.length));
+  switch (name) {
+    case 'cloudflare': return cloudflareTarget(cloudflareConfigFromEnv(process.env));
+    // Loaded on demand: Miniflare is a development dependency, absent from the in-cluster exporter.
+    case 'local': return (await import('./exporter/targets/local')).localTarget({ persistRoot: persistTo });
+    case 'dry-run': return dryRunTarget(process.env.CLOUDFLARE_API_TOKEN ? await openTarget('cloudflare', persistTo) : await openTarget('local', persistTo));
+    default: throw new UsageError(`--to must be cloudflare, local, dry-run or files:DIR, got ${JSON.stringify(name)}`);
+  }
+}
+
+function openSource(from: string, o: { kubeconfig?: string; context?: string }): Source {
   if (from.startsWith('dir:')) return directorySource(from.slice(4));
-  throw new UsageError(`--from must be dir:FOLDER, got ${JSON.stringify(from)}`);
+  if (from === 'kube') return kubeSource(kubeConfig(o));
+  throw new UsageError(`--from must be kube or dir:FOLDER, got ${JSON.stringify(from)}`);
 }
 
 async function main(): Promise<number> {
+  const { values, positionals } = args();
   if (values.help) {
-    console.log('usage: export --from dir:FOLDER --to local|dry-run [--cluster-name NAME] [--output json] [--strict]\n       export rollback [--to HASH] [--target local]');
+    console.log(USAGE);
     return 0;
   }
   const json = values.output === 'json';
   if (values.output !== undefined && !json) throw new UsageError('--output takes only "json"');
+  const persistTo = values['persist-to'] ?? process.env.KS_EDGE_PERSIST_TO;
+
   if (positionals[0] === 'rollback') {
-    const target = await openTarget(values.target ?? 'local');
+    const target = await openTarget(values.target ?? (process.env.CLOUDFLARE_API_TOKEN ? 'cloudflare' : 'local'), persistTo);
     try {
       const moved = await rollback(target, values.to);
       console.log(json ? JSON.stringify(moved) : `rolled back: current → ${moved.snapshot} (was ${moved.from})`);
@@ -73,18 +83,42 @@ async function main(): Promise<number> {
   }
   if (positionals.length) throw new UsageError(`unknown command ${positionals[0]}`);
   if (!values.from || !values.to) throw new UsageError('--from and --to are required');
-  const source = openSource(values.from);
-  const target = await openTarget(values.to);
-  try {
-    const summary = await runExport({
-      source, target, cluster: values['cluster-name'] ?? process.env.CLUSTER_NAME ?? 'default', clusterOrigin: process.env.CLUSTER_ORIGIN || undefined,
-    });
-    const planned = 'planned' in target ? (target as ReturnType<typeof dryRunTarget>).planned : undefined;
+  const source = openSource(values.from, { kubeconfig: values.kubeconfig, context: values.context });
+  const target = await openTarget(values.to, persistTo);
+  const cluster = values['cluster-name'] ?? process.env.CLUSTER_NAME ?? 'default';
+  const clusterOrigin = process.env.CLUSTER_ORIGIN || undefined;
+  const print = (summary: ExportSummary) => {
+    const planned = (target as Partial<DryRunTarget>).planned;
     if (json) console.log(JSON.stringify({ ...summary, ...(planned ? { planned } : {}) }));
     else {
       console.log(formatSummary(summary, source.description, target.description));
       if (planned) console.log(`dry run: would write ${planned.put.length} keys, delete ${planned.delete.length}: ${[...planned.put, ...planned.delete.map((k) => `-${k}`)].join(' ') || 'nothing'}`);
     }
+  };
+  try {
+    if (values.watch) {
+      if (values.from !== 'kube') throw new UsageError('--watch needs --from kube');
+      const { watchAndExport } = await import('./exporter/watch');
+      const stop = new AbortController();
+      process.once('SIGTERM', () => stop.abort());
+      process.once('SIGINT', () => stop.abort());
+      const resyncMs = parseDuration(values.resync ?? '5m');
+      if (!resyncMs) throw new UsageError('--resync takes a duration such as 5m');
+      await watchAndExport({
+        kc: kubeConfig({ kubeconfig: values.kubeconfig, context: values.context }),
+        signal: stop.signal,
+        resyncMs,
+        log: (line) => console.error(`[watch] ${line}`),
+        exportOnce: async () => {
+          const summary = await runExport({ source, target, cluster, clusterOrigin });
+          print(summary);
+          return { resyncMs: summary.probeIntervalMs };
+        },
+      });
+      return 0;
+    }
+    const summary = await runExport({ source, target, cluster, clusterOrigin });
+    print(summary);
     return values.strict && summary.counts.withProblems ? 3 : 0;
   } finally {
     await target.close();
@@ -95,10 +129,11 @@ main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     if (e instanceof UsageError) {
-      console.error(`usage error: ${e.message}`);
+      console.error(`usage error: ${e.message}\n${USAGE}`);
       process.exit(2);
     }
-    console.error(e instanceof ExportError ? `export failed: ${e.message}` : `export failed: ${(e as Error).stack ?? e}`);
+    const known = e instanceof ExportError || (e as Error).constructor?.name?.endsWith('Error');
+    console.error(`export failed, nothing changed: ${known ? (e as Error).message : (e as Error).stack ?? e}`);
     process.exit(1);
   },
 );

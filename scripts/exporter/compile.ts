@@ -30,6 +30,8 @@ export interface CompileInput {
   candidates: Candidate[];
   /** Resolved assets by JSBundle name (only for valid, Available bundles). */
   assets: Map<string, HashedAsset[]>;
+  /** Failed health checks by `Kind/name`: those routes answer 503 with the reason. */
+  unhealthy?: Map<string, string>;
 }
 
 const AVAILABLE = 'Available';
@@ -49,6 +51,11 @@ export function compileSnapshot(input: CompileInput): Snapshot {
   const links = new Map<string, string>();
   const matcherOwners = new Map<string, string>();
 
+  const sick = (c: Candidate, report: ResourceReport) => {
+    const reason = input.unhealthy?.get(`${c.kind}/${c.name}`);
+    if (reason) report.warnings.push(`unhealthy: ${reason}`);
+    return reason && `${lowerKind(c.kind)} ${c.name} is unhealthy: ${reason}`;
+  };
   for (const c of sorted) {
     const report: ResourceReport = { kind: c.kind, name: c.name, state: stateOf(c.raw), routes: [], problems: [...c.problems], warnings: [...c.warnings] };
     resources.push(report);
@@ -81,7 +88,7 @@ export function compileSnapshot(input: CompileInput): Snapshot {
       const ok = report.problems.length === 0;
       apiServices.push({
         name: c.name, group: spec.group, version: spec.version, policy, upstream: ok ? upstream : undefined,
-        available: ok && available, unavailable: ok ? (available ? undefined : notAvailable) : invalid(),
+        ...availability(ok, available, invalid, notAvailable, sick(c, report)),
       });
       continue;
     }
@@ -121,7 +128,7 @@ export function compileSnapshot(input: CompileInput): Snapshot {
       const ok = report.problems.length === 0;
       reverseProxies.push({
         name: c.name, matchers, directives: ok ? directives : EMPTY_DIRECTIVES, policy, upstream: ok ? upstream : undefined,
-        available: ok && available, unavailable: ok ? (available ? undefined : notAvailable) : invalid(),
+        ...availability(ok, available, invalid, notAvailable, sick(c, report)),
       });
       continue;
     }
@@ -144,6 +151,14 @@ export function compileSnapshot(input: CompileInput): Snapshot {
     }
   }
   return { schemaVersion: SNAPSHOT_SCHEMA_VERSION, cluster: input.cluster, apiServices, reverseProxies, bundles, resources };
+}
+
+/** Invalid beats not Available beats unhealthy: the reason a 503 names. */
+function availability(ok: boolean, available: boolean, invalid: () => string, notAvailable: string, unhealthy: string | undefined) {
+  if (!ok) return { available: false, unavailable: invalid() };
+  if (!available) return { available: false, unavailable: notAvailable };
+  if (unhealthy) return { available: false, unavailable: unhealthy };
+  return { available: true, unavailable: undefined };
 }
 
 const lowerKind = (k: Candidate['kind']) => (k === 'APIService' ? 'apiService' : k === 'JSBundle' ? 'jsBundle' : 'reverseProxy');

@@ -5,6 +5,7 @@
 import type { ResourceReport } from '../../worker/model/snapshot';
 import { resolveBundle, type ResolvedAsset } from './bundle-sources';
 import { compileSnapshot, type Candidate, type HashedAsset } from './compile';
+import { runHealthChecks, shortestInterval } from './health';
 import { publish, readPointer, readSnapshot, sha256 } from './publish';
 import type { Source } from './sources/source';
 import type { KvTarget } from './targets/kv-target';
@@ -28,6 +29,8 @@ export interface ExportSummary {
   bytesWritten: number;
   ignored: string[];
   ms: number;
+  /** The shortest health-check interval any route asked for: `--watch` re-exports at least this often. */
+  probeIntervalMs?: number;
 }
 
 export class ExportError extends Error {}
@@ -58,7 +61,8 @@ export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
     assets.set(c.name, resolved.assets.map((a) => hashAsset(a, c.name, lastGood, blobs, c.warnings)));
   }
 
-  const snapshot = compileSnapshot({ cluster: opts.cluster, candidates, assets });
+  const unhealthy = await runHealthChecks(candidates, opts.clusterOrigin);
+  const snapshot = compileSnapshot({ cluster: opts.cluster, candidates, assets, unhealthy });
   const result = await publish(opts.target, snapshot, blobs);
   const counts: Record<string, number> = { APIService: 0, JSBundle: 0, ReverseProxy: 0, withProblems: 0 };
   for (const r of snapshot.resources) {
@@ -76,6 +80,7 @@ export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
     bytesWritten: result.bytesWritten,
     ignored: contents.ignored,
     ms: Math.round(performance.now() - started),
+    probeIntervalMs: shortestInterval(candidates),
   };
 }
 

@@ -8,9 +8,9 @@ export const ANNOTATION_PREFIX = 'ks-edge.io/';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** Annotations this version implements; any other `ks-edge.io/` key is reported, never silently ignored. */
-export const KNOWN_ANNOTATIONS = ['allow-anonymous', 'timeout'] as const;
+export const KNOWN_ANNOTATIONS = ['allow-anonymous', 'timeout', 'health-check'] as const;
 /** SPEC §9 annotations not implemented yet: reported as a warning naming the annotation. */
-export const PLANNED_ANNOTATIONS = ['rate-limit', 'circuit-breaker', 'health-check', 'retries', 'redirect'] as const;
+export const PLANNED_ANNOTATIONS = ['rate-limit', 'circuit-breaker', 'retries', 'redirect'] as const;
 
 export interface PolicyResult { policy: Policy; problems: string[]; warnings: string[] }
 
@@ -41,6 +41,13 @@ export function parsePolicy(annotations: Record<string, string> | undefined): Po
         } else policy.timeoutMs = ms;
         break;
       }
+      case 'health-check':
+        try {
+          parseHealthCheck(value);
+        } catch (e) {
+          problems.push(`annotation ${key}: ${(e as Error).message}`);
+        }
+        break;
       default:
         warnings.push((PLANNED_ANNOTATIONS as readonly string[]).includes(name)
           ? `annotation ${key} is not implemented in this version and has no effect`
@@ -48,4 +55,27 @@ export function parsePolicy(annotations: Record<string, string> | undefined): Po
     }
   }
   return { policy, problems, warnings };
+}
+
+export const HEALTH_CHECK_ANNOTATION = `${ANNOTATION_PREFIX}health-check`;
+
+export interface HealthCheck { path: string; intervalMs: number; timeoutMs: number }
+
+/** `path=/healthz;interval=30s;timeout=5s` (every part optional but path). The exporter probes; the edge cannot. */
+export function parseHealthCheck(text: string): HealthCheck {
+  const check: HealthCheck = { path: '', intervalMs: 30_000, timeoutMs: 5_000 };
+  for (const part of text.split(';').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const [k, v] = eq < 0 ? [part, ''] : [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
+    if (k === 'path') {
+      if (!v.startsWith('/')) throw new Error(`path must start with "/", got ${JSON.stringify(v)}`);
+      check.path = v;
+    } else if (k === 'interval' || k === 'timeout') {
+      const ms = parseDuration(v);
+      if (ms === undefined || ms <= 0) throw new Error(`${k} must be a duration such as "5s", got ${JSON.stringify(v)}`);
+      check[k === 'interval' ? 'intervalMs' : 'timeoutMs'] = ms;
+    } else throw new Error(`unknown setting ${JSON.stringify(k)} (expected path, interval, timeout)`);
+  }
+  if (!check.path) throw new Error('needs path=/…');
+  return check;
 }

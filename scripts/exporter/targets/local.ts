@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Miniflare } from 'miniflare';
 import type { KvEntry, KvTarget } from './kv-target';
 
 /** The part of a KV namespace the publisher uses (Miniflare's and Workers' bindings both fit). */
@@ -33,6 +32,8 @@ export function kvNamespaceId(wranglerToml = 'wrangler.toml'): string {
 export async function localTarget(opts: { persistRoot?: string; namespaceId?: string } = {}): Promise<KvTarget> {
   const root = resolve(opts.persistRoot ?? DEFAULT_PERSIST_ROOT);
   const id = opts.namespaceId ?? kvNamespaceId();
+  // Imported here, not at the top: Miniflare is a development tool, absent from the in-cluster exporter bundle.
+  const { Miniflare } = await import('miniflare');
   const mf = new Miniflare({
     modules: true,
     script: 'export default { fetch() { return new Response(null, { status: 204 }) } }',
