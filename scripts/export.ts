@@ -89,7 +89,7 @@ async function main(): Promise<number> {
   const clusterOrigin = process.env.CLUSTER_ORIGIN || undefined;
   const print = (summary: ExportSummary) => {
     const planned = (target as Partial<DryRunTarget>).planned;
-    if (json) console.log(JSON.stringify({ ...summary, ...(planned ? { planned } : {}) }));
+    if (json) console.log(JSON.stringify({ ...summary, maxRssBytes: process.resourceUsage().maxRSS * 1024, ...(planned ? { planned } : {}) }));
     else {
       console.log(formatSummary(summary, source.description, target.description));
       if (planned) console.log(`dry run: would write ${planned.put.length} keys, delete ${planned.delete.length}: ${[...planned.put, ...planned.delete.map((k) => `-${k}`)].join(' ') || 'nothing'}`);
@@ -125,15 +125,15 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    if (e instanceof UsageError) {
-      console.error(`usage error: ${e.message}\n${USAGE}`);
-      process.exit(2);
-    }
-    const known = e instanceof ExportError || (e as Error).constructor?.name?.endsWith('Error');
-    console.error(`export failed, nothing changed: ${known ? (e as Error).message : (e as Error).stack ?? e}`);
-    process.exit(1);
-  },
-);
+/** Exits once stdout has drained: process.exit() right after a large write to a pipe would cut it off. */
+const exit = (code: number) => process.stdout.write('', () => process.exit(code));
+
+main().then(exit, (e: unknown) => {
+  if (e instanceof UsageError) {
+    console.error(`usage error: ${e.message}\n${USAGE}`);
+    return exit(2);
+  }
+  const known = e instanceof ExportError || (e as Error).constructor?.name?.endsWith('Error');
+  console.error(`export failed, nothing changed: ${known ? (e as Error).message : (e as Error).stack ?? e}`);
+  exit(1);
+});
