@@ -3,20 +3,15 @@
  * no debugger, no response buffering — with the same environment contract as `npm start` and a snapshot made by
  * the same exporter. Outbound traffic may reach loopback addresses only.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { filesTarget } from './exporter/targets/files';
+import { buildBundle } from './serve/bundle';
 import { prepareLocalGateway, superviseChild } from './local-gateway';
 import { compatibility, workerdBinary, writeWorkerdConfig } from './serve/workerd-config';
-import { WRANGLER_ENV } from './wrangler-env';
 
 const stateDir = process.env.KS_EDGE_SERVE_DIR || '.wrangler/serve';
-
-export function buildBundle(outdir = 'dist'): string {
-  execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', outdir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...WRANGLER_ENV } });
-  return join(outdir, 'index.js');
-}
 
 async function main() {
   const bundle = process.env.KS_EDGE_BUNDLE || buildBundle();

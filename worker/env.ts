@@ -32,5 +32,7 @@ export interface AppEnv {
     identity: Identity;
     /** From CF-Connecting-IP, which Cloudflare sets and clients cannot forge at the edge. */
     clientIp: string | undefined;
+    /** The request URL, parsed once. */
+    url: URL;
   };
 }

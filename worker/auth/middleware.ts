@@ -10,14 +10,12 @@ import { ANONYMOUS, authMode } from './identity';
 import { bearerToken } from './token';
 import { TokenError, verifyToken } from './verify';
 
-/** Without any key, a deployment must say AUTH=none, or it serves nothing (fail closed). */
-export const failClosed: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (authMode(c.env) === 'misconfigured') {
-    return kubeStatus(500, 'InternalError',
-      'ks-edge authentication is not configured: set JWT_SECRET or JWKS_URL, or AUTH=none to run without authentication');
-  }
-  await next();
-};
+/** Without any key, a deployment must say AUTH=none, or it serves nothing (fail closed): the 500 to answer. */
+export function authConfigMissing(env: AppEnv['Bindings']): Response | undefined {
+  if (authMode(env) !== 'misconfigured') return undefined;
+  return kubeStatus(500, 'InternalError',
+    'ks-edge authentication is not configured: set JWT_SECRET or JWKS_URL, or AUTH=none to run without authentication');
+}
 
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('identity', ANONYMOUS);

@@ -2,6 +2,9 @@
  * Verifies a KubeSphere JWT: HS256 with JWT_SECRET, RS256/ES256 against JWKS_URL (keys cached; an unknown `kid`
  * refetches, so rotation is picked up). `exp`/`nbf` are checked; the user is `username`, else `sub`; a token with a
  * `token_type` other than `access_token` (a refresh token) is refused.
+ *
+ * Verified tokens are remembered per isolate (at most 10,000, each until its `exp` but no longer than 60 s), so a
+ * client's repeated requests cost a map look-up, not a signature check; the HS256 key is imported once.
  */
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import type { Env } from '../env';
@@ -9,7 +12,11 @@ import { authenticated, type Identity } from './identity';
 
 export class TokenError extends Error {}
 
+const VERIFIED_MAX = 10_000;
+const VERIFIED_TTL_MS = 60_000;
+const verified = new Map<string, { identity: Identity; until: number; nbf: number; key: string }>();
 const jwksByUrl = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
 
 function jwks(env: Env): ReturnType<typeof createRemoteJWKSet> {
   const url = env.JWKS_URL!;
@@ -22,7 +29,23 @@ function jwks(env: Env): ReturnType<typeof createRemoteJWKSet> {
   return set;
 }
 
-export async function verifyToken(token: string, env: Env): Promise<Identity> {
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
+/** What a cached verification was made with: a changed secret or JWKS URL invalidates it. */
+const verifierOf = (env: Env) => `${env.JWT_SECRET ?? ''}\n${env.JWKS_URL ?? ''}`;
+
+export async function verifyToken(token: string, env: Env, now = Date.now()): Promise<Identity> {
+  const hit = verified.get(token);
+  if (hit && hit.until > now && hit.nbf <= now && hit.key === verifierOf(env)) return hit.identity;
+  if (hit) verified.delete(token);
+
   let alg: string | undefined;
   try {
     alg = decodeProtectedHeader(token).alg;
@@ -32,7 +55,7 @@ export async function verifyToken(token: string, env: Env): Promise<Identity> {
   let payload: JWTPayload;
   try {
     if (alg === 'HS256' && env.JWT_SECRET) {
-      ({ payload } = await jwtVerify(token, new TextEncoder().encode(env.JWT_SECRET), { algorithms: ['HS256'] }));
+      ({ payload } = await jwtVerify(token, await hmacKey(env.JWT_SECRET), { algorithms: ['HS256'] }));
     } else if ((alg === 'RS256' || alg === 'ES256') && env.JWKS_URL) {
       ({ payload } = await jwtVerify(token, jwks(env), { algorithms: ['RS256', 'ES256'] }));
     } else {
@@ -46,7 +69,15 @@ export async function verifyToken(token: string, env: Env): Promise<Identity> {
   if (type !== undefined && type !== 'access_token') throw new TokenError(`token_type ${JSON.stringify(type)} is not an access token`);
   const user = typeof payload['username'] === 'string' && payload['username'] ? payload['username'] : payload.sub;
   if (!user) throw new TokenError('token names no user (no "username" or "sub" claim)');
-  return authenticated(user);
+  const identity = authenticated(user);
+  remember(token, identity, payload, env, now);
+  return identity;
+}
+
+function remember(token: string, identity: Identity, payload: JWTPayload, env: Env, now: number): void {
+  const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  verified.set(token, { identity, until: Math.min(exp, now + VERIFIED_TTL_MS), nbf: typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0, key: verifierOf(env) });
 }
 
 function describe(e: unknown): string {

@@ -2,20 +2,25 @@
  * APIService: `/kapis/{group}/{version}/...` to the endpoint's origin with the full request path unchanged, the
  * query as sent, Authorization forwarded and identity headers always set.
  */
-import type { MiddlewareHandler } from 'hono';
-import { refuseAnonymous } from '../auth/middleware';
+import type { Context } from 'hono';
 import type { AppEnv } from '../env';
+import type { APIServiceRoute } from '../model/snapshot';
+import type { Step } from './step';
+import { refuseAnonymous } from '../auth/middleware';
 import { staysWithin } from '../directives/path';
 import { badGateway, pathEscapes, proxyError } from '../errors';
 import { resolveOrigin } from '../proxy/cluster-origin';
-import { clientResponse, forward, responseHeaders } from '../proxy/forward';
+import { clientResponse, forward } from '../proxy/forward';
 import { setIdentity } from '../proxy/headers';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
 
-export const apiService: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const url = new URL(c.req.url);
-  const route = c.get('table')?.matchApiService(url.pathname);
-  if (!route) return next();
+export const apiService: Step = (c) => {
+  const route = c.get('table')?.matchApiService(c.get('url').pathname);
+  return route && proxy(c, route);
+};
+
+async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Response> {
+  const url = c.get('url');
   if (!staysWithin(url.pathname, `/kapis/${route.group}/${route.version}/`)) return pathEscapes();
   const refused = refuseAnonymous(c, route.policy);
   if (refused) return refused;
@@ -35,8 +40,7 @@ export const apiService: MiddlewareHandler<AppEnv> = async (c, next) => {
     timeoutMs: route.policy.timeoutMs,
     binding: origin.binding,
     webSocket,
-    clientSignal: c.req.raw.signal,
   });
   if ('failure' in result) return result.failure;
-  return clientResponse(result.response, responseHeaders(result.response));
-};
+  return clientResponse(result.response);
+}

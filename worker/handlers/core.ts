@@ -3,22 +3,21 @@
  * but for hop-by-hop headers and forged identity headers; without CORE_ORIGIN it is `404: Page Not Found`.
  * The core authenticates by itself, so its session cookie and Authorization pass through.
  */
-import type { Handler } from 'hono';
+import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { notFound } from '../errors';
-import { clientResponse, forward, responseHeaders } from '../proxy/forward';
-import { isWebSocketUpgrade, removeHopByHop, removeRemoteIdentity, setForwarded } from '../proxy/headers';
+import { clientResponse, forward } from '../proxy/forward';
+import { isWebSocketUpgrade, sanitize, setForwarded } from '../proxy/headers';
 import { hasNoBody } from '../proxy/upstream-request';
 
 const CORE_TIMEOUT_MS = 30_000;
 
-export const core: Handler<AppEnv> = async (c) => {
+export const core = async (c: Context<AppEnv>): Promise<Response> => {
   if (!c.env.CORE_ORIGIN) return notFound();
-  const url = new URL(c.req.url);
+  const url = c.get('url');
   const headers = new Headers(c.req.raw.headers);
   const webSocket = isWebSocketUpgrade(headers);
-  removeHopByHop(headers, webSocket);
-  removeRemoteIdentity(headers);
+  sanitize(headers, { keepUpgrade: webSocket, dropRemoteIdentity: true });
   headers.delete('host');
   setForwarded(headers, url, c.get('clientIp'));
   const method = c.req.method;
@@ -29,8 +28,7 @@ export const core: Handler<AppEnv> = async (c) => {
     body: hasNoBody(method) ? null : c.req.raw.body,
     timeoutMs: CORE_TIMEOUT_MS,
     webSocket,
-    clientSignal: c.req.raw.signal,
   });
   if ('failure' in result) return result.failure;
-  return clientResponse(result.response, responseHeaders(result.response));
+  return clientResponse(result.response);
 };

@@ -15,7 +15,7 @@ export const healthz: Handler<AppEnv> = (c) => {
 export const status: Handler<AppEnv> = (c) => {
   const mode = authMode(c.env);
   if (mode === 'jwt' && c.get('identity').anonymous) return unauthorized('the status page requires an authenticated user');
-  const { table, pointer, loadedAt, lastError, kvReads } = snapshotStore.state;
+  const { table, pointer, loadedAt, lastError, kvReads, backgroundKvReads } = snapshotStore.state;
   const generated = pointer ? Date.parse(pointer.generatedAt) : NaN;
   return c.json({
     auth: mode === 'off'
@@ -33,6 +33,7 @@ export const status: Handler<AppEnv> = (c) => {
       : null,
     lastError: lastError ?? null,
     kvReads,
+    backgroundKvReads,
     resources: table?.snapshot.resources ?? [],
   });
 };

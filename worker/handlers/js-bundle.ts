@@ -2,15 +2,20 @@
  * JSBundle: `/dist/...` (and the console's `/pstatic/dist/...`) served from KV by exact link, with a strong ETag
  * (the content hash), `304` for If-None-Match and HEAD. No match falls through to the ReverseProxy step.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import type { AppEnv } from '../env';
+import type { BundleAsset } from '../model/snapshot';
+import type { Step } from './step';
 import { proxyError } from '../errors';
 import { bundleBody } from '../snapshot/bundle-bytes';
 
-export const jsBundle: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
-  const asset = c.get('table')?.matchBundle(new URL(c.req.url).pathname);
-  if (!asset) return next();
+export const jsBundle: Step = (c) => {
+  if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return undefined;
+  const asset = c.get('table')?.matchBundle(c.get('url').pathname);
+  return asset && serve(c, asset);
+};
+
+async function serve(c: Context<AppEnv>, asset: BundleAsset): Promise<Response> {
   if (asset.error || !asset.hash) return proxyError(503, `jsBundle ${asset.bundle}: ${asset.error ?? 'no bytes'}`);
 
   const etag = `"${asset.hash}"`;
@@ -27,7 +32,7 @@ export const jsBundle: MiddlewareHandler<AppEnv> = async (c, next) => {
   const body = await bundleBody(c.env.KV, asset.hash, asset.size);
   if (body === null) return proxyError(503, `jsBundle ${asset.bundle}: bytes ${asset.hash} are missing from KV`);
   return new Response(body, { status: 200, headers });
-};
+}
 
 function ifNoneMatch(header: string | undefined, etag: string): boolean {
   if (!header) return false;

@@ -3,22 +3,21 @@
  * method → stripPathPrefix → stripPathSuffix → headerUp → rewrite → replace → pathRegexp → identity (authProxy)
  * → send → headerDown.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Step } from './step';
 import { refuseAnonymous } from '../auth/middleware';
 import { applyHeaderOps } from '../directives/headers';
 import { applyPathRegexp, applyReplace, applyRewrite, staysWithin, stripPathPrefix, stripPathSuffix, type PathState } from '../directives/path';
 import type { TemplateContext } from '../directives/template';
-import type { AppEnv } from '../env';
 import { badGateway, pathEscapes, proxyError } from '../errors';
 import { resolveOrigin } from '../proxy/cluster-origin';
-import { clientResponse, forward, responseHeaders } from '../proxy/forward';
+import { clientResponse, forward } from '../proxy/forward';
 import { setIdentity } from '../proxy/headers';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
 
-export const reverseProxy: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const url = new URL(c.req.url);
+export const reverseProxy: Step = async (c) => {
+  const url = c.get('url');
   const match = c.get('table')?.matchReverseProxy(url.pathname, c.req.method);
-  if (!match) return next();
+  if (!match) return undefined;
   const { route, matcher } = match;
   if (matcher.endsWith('*') && !staysWithin(url.pathname, matcher.slice(0, -1))) return pathEscapes();
   const refused = refuseAnonymous(c, route.policy);
@@ -57,7 +56,6 @@ export const reverseProxy: MiddlewareHandler<AppEnv> = async (c, next) => {
     timeoutMs: route.policy.timeoutMs,
     binding: origin.binding,
     webSocket,
-    clientSignal: c.req.raw.signal,
   });
   if ('failure' in result) return result.failure;
   const upstream = result.response;
@@ -65,10 +63,11 @@ export const reverseProxy: MiddlewareHandler<AppEnv> = async (c, next) => {
     await upstream.body?.cancel();
     return badGateway(`upstream answered ${upstream.status} and reverseProxy ${route.name} rejects forwarding redirects`);
   }
-  const down = responseHeaders(upstream);
+  const response = clientResponse(upstream);
+  const down = response.headers;
   if (d.wrapTransport) {
     for (const name of [...down.keys()]) if (name.startsWith('access-control-allow-')) down.delete(name);
   }
-  applyHeaderOps(down, d.headerDown, { ...ctx, path: state.path, query: state.query });
-  return clientResponse(upstream, down);
+  if (d.headerDown.length) applyHeaderOps(down, d.headerDown, { ...ctx, path: state.path, query: state.query });
+  return response;
 };

@@ -1,13 +1,11 @@
 /** The upstream request headers every proxied route starts from (SPEC §3 "Headers"). */
 import { TOKEN_COOKIE } from '../auth/token';
-import { isWebSocketUpgrade, removeCookie, removeHopByHop, removeRemoteIdentity, setForwarded } from './headers';
+import { isWebSocketUpgrade, sanitize, setForwarded } from './headers';
 
 export function upstreamHeaders(request: Request, url: URL, clientIp: string | undefined): { headers: Headers; webSocket: boolean } {
   const headers = new Headers(request.headers);
   const webSocket = isWebSocketUpgrade(headers);
-  removeHopByHop(headers, webSocket);
-  removeRemoteIdentity(headers);
-  removeCookie(headers, TOKEN_COOKIE);
+  sanitize(headers, { keepUpgrade: webSocket, dropRemoteIdentity: true, dropCookie: TOKEN_COOKIE });
   headers.delete('host');
   setForwarded(headers, url, clientIp);
   return { headers, webSocket };
