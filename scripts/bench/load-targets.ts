@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
 import { workerdBinary } from '../serve/workerd-config';
 
 export interface Running { name: string; url: string; proc: ChildProcess }
@@ -98,28 +99,31 @@ http://127.0.0.1:${port} {
   return { name: 'caddy', url: `http://127.0.0.1:${port}`, proc };
 }
 
-/** The runtime's floor: a worker that forwards the request and returns the response, nothing else. */
-export async function startPassthrough(dir: string, port: number, upstreamPort: number, compatibilityDate: string): Promise<Running> {
-  const d = join(dir, 'passthrough');
+/**
+ * Floors on the same workerd, one process, one socket each: the bare passthrough (the runtime's floor), the same
+ * passthrough as a Hono route (Hono's share), and the SPEC's header rules without Hono (the header work's share).
+ */
+export const FLOORS = [
+  { name: 'passthrough worker', file: 'passthrough' },
+  { name: 'hono passthrough', file: 'hono-passthrough' },
+  { name: 'header rules only', file: 'header-rules' },
+] as const;
+
+export async function startFloors(dir: string, ports: number[], upstreamPort: number, compatibilityDate: string): Promise<Running[]> {
+  const d = join(dir, 'floors');
   await mkdir(d, { recursive: true });
-  await writeFile(join(d, 'pass.js'), `export default {
-  fetch(request) {
-    const url = new URL(request.url);
-    return fetch('http://127.0.0.1:${upstreamPort}' + url.pathname.slice('/bench'.length) + url.search, request);
-  },
-};
-`);
+  for (const f of FLOORS) {
+    await build({
+      entryPoints: [join('scripts/bench/floors', `${f.file}.ts`)], bundle: true, format: 'esm', platform: 'neutral', minify: true,
+      define: { UPSTREAM: JSON.stringify(`http://127.0.0.1:${upstreamPort}`) }, outfile: join(d, `${f.file}.js`), logLevel: 'warning',
+    });
+  }
   await writeFile(join(d, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [(name = "pass", worker = .pass), (name = "loopback", network = (allow = ["local"]))],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "pass")],
-);
-const pass :Workerd.Worker = (
-  modules = [(name = "pass.js", esModule = embed "pass.js")],
-  compatibilityDate = "${compatibilityDate}",
-  globalOutbound = "loopback",
+  services = [${FLOORS.map((f) => `(name = "${f.file}", worker = (modules = [(name = "w.js", esModule = embed "${f.file}.js")], compatibilityDate = "${compatibilityDate}", globalOutbound = "loopback"))`).join(', ')}, (name = "loopback", network = (allow = ["local"]))],
+  sockets = [${FLOORS.map((f, i) => `(name = "${f.file}", address = "127.0.0.1:${ports[i]}", http = (), service = "${f.file}")`).join(', ')}],
 );
 `);
   const proc = spawn(...pinned(SERVER_CPU, workerdBinary(), ['serve', join(d, 'config.capnp')]), { stdio: 'ignore' });
-  return { name: 'passthrough worker', url: `http://127.0.0.1:${port}`, proc };
+  return FLOORS.map((f, i) => ({ name: f.name, url: `http://127.0.0.1:${ports[i]}`, proc }));
 }

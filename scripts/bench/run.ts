@@ -17,7 +17,7 @@ import { directorySource } from '../exporter/sources/directory';
 import { filesTarget } from '../exporter/targets/files';
 import { buildBundle } from '../serve/bundle';
 import { compatibility, workerdBinary, writeWorkerdConfig } from '../serve/workerd-config';
-import { pinned, SERVER_CPU, startCaddy, startNginxProxy, startPassthrough, startUpstream, waitFor, type Running } from './load-targets';
+import { pinned, SERVER_CPU, startCaddy, startFloors, startNginxProxy, startUpstream, waitFor, type Running } from './load-targets';
 import { routingBench, SIZES } from './routing';
 import { renderChart } from './chart';
 import { wrk, type WrkResult } from './wrk';
@@ -72,7 +72,7 @@ async function main() {
     say('building the production bundle…');
     const bundle = buildBundle();
     const bundleGzip = gzipSync(await readFile(bundle)).length;
-    const [upPort, gwPort, passPort, nginxPort, caddyPort] = await freePorts(5);
+    const [upPort, gwPort, nginxPort, caddyPort, ...floorPorts] = await freePorts(7);
     const { compatibilityDate, compatibilityFlags } = compatibility();
 
     const upstream = await startUpstream(dir, upPort!);
@@ -87,15 +87,22 @@ async function main() {
     await writeWorkerdConfig(config, { bundle, kvDir, port: gwPort!, vars: { JWT_SECRET: SECRET, SNAPSHOT_REFRESH_SECONDS: '10' }, compatibilityDate, compatibilityFlags });
     const gateway: Running = { name: 'ks-edge gateway', url: `http://127.0.0.1:${gwPort}`, proc: spawn(...pinned(SERVER_CPU, workerdBinary(), ['serve', config]), { stdio: 'ignore' }) };
     procs.push(gateway.proc);
-    const targets = [gateway, await startPassthrough(dir, passPort!, upPort!, compatibilityDate)];
-    // BENCH_WORKERD_ONLY=1 (development): the two workerd targets only, no routing micro-benchmark.
+    const floors = await startFloors(dir, floorPorts, upPort!, compatibilityDate);
+    procs.push(floors[0]!.proc);
+    const targets = [gateway, ...floors];
+    // BENCH_WORKERD_ONLY=1 (development): the workerd targets only, no routing micro-benchmark.
     const quick = process.env.BENCH_WORKERD_ONLY === '1';
-    if (!quick) targets.push(await startNginxProxy(dir, nginxPort!, upPort!), await startCaddy(dir, caddyPort!, upPort!));
-    for (const t of targets.slice(1)) procs.push(t.proc);
+    if (!quick) {
+      const others = [await startNginxProxy(dir, nginxPort!, upPort!), await startCaddy(dir, caddyPort!, upPort!)];
+      targets.push(...others);
+      procs.push(...others.map((o) => o.proc));
+    }
 
     const token = await new SignJWT({ username: 'bench', token_type: 'access_token' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('2h').sign(new TextEncoder().encode(SECRET));
     const headers: Record<string, string> = { Authorization: `Bearer ${token}`, ...(process.env.BENCH_EXTRA_HEADER ? { 'X-Exp': process.env.BENCH_EXTRA_HEADER } : {}) };
     for (const t of targets) await waitFor(`${t.url}/bench/hello`, headers);
+    const floorCheck = await fetch(`${floors[2]!.url}/bench/hello`, { headers });
+    if (floorCheck.headers.get('x-served-by') !== 'edge') throw new Error('the header-rules floor does not work');
     const check = await fetch(`${gateway.url}/bench/hello`, { headers });
     if (check.status !== 200 || check.headers.get('x-served-by') !== 'edge') throw new Error(`the gateway route does not work: ${check.status}`);
     say(`snapshot: ${exported.resources.length} resources; ${SECONDS}s × ${ROUNDS} rounds per target, ${CONNECTIONS} connections, interleaved`);
@@ -122,7 +129,7 @@ async function main() {
       const s = samples.get(t.name)!;
       return { name: t.name, rps: median(s.map((x) => x.rps)), p50_ms: median(s.map((x) => x.p50_ms)), p99_ms: median(s.map((x) => x.p99_ms)) };
     });
-    const pass = load[1]!.rps;
+    const pass = load.find((l) => l.name === 'passthrough worker')!.rps;
 
     if (quick) {
       for (const l of load) console.log(`${l.name.padEnd(20)} ${l.rps.toFixed(0).padStart(8)} req/s  p50 ${l.p50_ms.toFixed(2)}  p99 ${l.p99_ms.toFixed(2)}  ${(l.rps / pass).toFixed(2)}×`);

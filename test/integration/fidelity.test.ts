@@ -90,6 +90,15 @@ beforeAll(async () => {
         res.write('chunk-1;');
         setTimeout(() => res.end('chunk-2'), 20);
         return;
+      case '/long-stream': {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        let i = 0;
+        const tick = setInterval(() => {
+          res.write(String(i++));
+          if (i === 10) { clearInterval(tick); res.end(); }
+        }, 200);
+        return;
+      }
       case '/redirect':
         res.writeHead(307, { location: '/elsewhere?x=1' });
         return res.end();
@@ -328,6 +337,15 @@ describe('time limits', () => {
     const leftAt = Date.now();
     req.destroy();
     expect((await closed) - leftAt).toBeLessThan(2000);
+  });
+
+  it('the timeout covers waiting for headers only: a stream longer than it survives', async () => {
+    const res = await fetch(`${gw.url}/timeout/long-stream`, { headers: auth() });
+    expect(res.status).toBe(200);
+    const started = Date.now();
+    const text = await res.text();
+    expect(Date.now() - started).toBeGreaterThan(1500); // longer than the route's 1 s timeout
+    expect(text).toBe('0123456789');
   });
 
   it('the route timeout also aborts the upstream request', async () => {

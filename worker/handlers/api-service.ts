@@ -28,7 +28,7 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
   const origin = resolveOrigin(route.upstream, c.env);
   if ('error' in origin) return badGateway(origin.error);
 
-  const { headers, webSocket } = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
+  const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
   const identity = c.get('identity');
   setIdentity(headers, identity.user, identity.group);
   const method = c.req.method;
@@ -39,7 +39,6 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
     body: hasNoBody(method) ? null : c.req.raw.body,
     timeoutMs: route.policy.timeoutMs,
     binding: origin.binding,
-    webSocket,
   });
   if ('failure' in result) return result.failure;
   return clientResponse(result.response);

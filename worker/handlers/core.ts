@@ -27,7 +27,6 @@ export const core = async (c: Context<AppEnv>): Promise<Response> => {
     headers,
     body: hasNoBody(method) ? null : c.req.raw.body,
     timeoutMs: CORE_TIMEOUT_MS,
-    webSocket,
   });
   if ('failure' in result) return result.failure;
   return clientResponse(result.response);

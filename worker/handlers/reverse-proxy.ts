@@ -28,7 +28,7 @@ export const reverseProxy: Step = async (c) => {
 
   const d = route.directives;
   const identity = c.get('identity');
-  const { headers, webSocket } = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
+  const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
   const method = d.method ?? c.req.method;
   const state: PathState = { path: url.pathname, query: url.search.slice(1) };
   if (d.stripPathPrefix) state.path = stripPathPrefix(state.path, d.stripPathPrefix);
@@ -55,7 +55,6 @@ export const reverseProxy: Step = async (c) => {
     body: hasNoBody(method) ? null : c.req.raw.body,
     timeoutMs: route.policy.timeoutMs,
     binding: origin.binding,
-    webSocket,
   });
   if ('failure' in result) return result.failure;
   const upstream = result.response;

@@ -2,13 +2,13 @@
 import { TOKEN_COOKIE } from '../auth/token';
 import { isWebSocketUpgrade, sanitize, setForwarded } from './headers';
 
-export function upstreamHeaders(request: Request, url: URL, clientIp: string | undefined): { headers: Headers; webSocket: boolean } {
+export function upstreamHeaders(request: Request, url: URL, clientIp: string | undefined): Headers {
   const headers = new Headers(request.headers);
   const webSocket = isWebSocketUpgrade(headers);
   sanitize(headers, { keepUpgrade: webSocket, dropRemoteIdentity: true, dropCookie: TOKEN_COOKIE });
   headers.delete('host');
   setForwarded(headers, url, clientIp);
-  return { headers, webSocket };
+  return headers;
 }
 
 export const hasNoBody = (method: string) => method === 'GET' || method === 'HEAD';
