@@ -165,7 +165,7 @@ async function main() {
     say('\nbudgets:');
     for (const [what, ok, value] of budgets) say(`  ${ok ? 'ok  ' : 'MISS'} ${what}: ${value}`);
     const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, workerd ${compatibilityDate}`;
-    await writeFile('scripts/bench/results.json', JSON.stringify({ machine, date: new Date().toISOString(), ...result, routing }, null, 2) + '\n');
+    await writeFile('scripts/bench/results.json', JSON.stringify({ machine, date: new Date().toISOString(), ...result, load, routing }, null, 2) + '\n');
     await writeFile('scripts/bench/results.svg', renderChart(load, routing, machine));
     say(`\nwrote scripts/bench/results.json and results.svg (${machine})`);
     console.log(JSON.stringify(result));
