@@ -152,6 +152,14 @@ describe('--watch', () => {
       await remove(kube.kc, 'ReverseProxy', 'watched');
       await until((s) => !(s?.reverseProxies.some((r) => r.name === 'watched') ?? true));
       expect(exports).toBeGreaterThan(beforeDelete);
+
+      // A burst of changes within the debounce window becomes one export (two at most, if it straddles one).
+      await new Promise((r) => setTimeout(r, 400));
+      const beforeBurst = exports;
+      await apply(kube.kc, Array.from({ length: 8 }, (_, i) => rp(`burst-${i}`, `/burst/${i}`)).join('\n---\n'));
+      await until((s) => (s?.reverseProxies.filter((r) => r.name.startsWith('burst-')).length ?? 0) === 8);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(exports - beforeBurst).toBeLessThanOrEqual(2);
     } finally {
       stop.abort();
       await watching;
@@ -159,13 +167,59 @@ describe('--watch', () => {
   }, 60_000);
 });
 
+const fakeApi = async (handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void) => {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
+  });
+  return { server, kc };
+};
+
 describe('retries', () => {
   let server: Server;
   afterAll(() => new Promise((r) => server?.close(r)));
 
+  it('a watch that fails with any error is restarted', async () => {
+    const watches: number[] = [];
+    const fake = await fakeApi((req, res) => {
+      const url = new URL(req.url!, 'http://x');
+      const plural = url.pathname.split('/').pop()!;
+      if (url.searchParams.get('watch') !== 'true') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ kind: 'List', metadata: { resourceVersion: '5' }, items: [] }));
+      }
+      if (plural !== 'reverseproxies') return; // the other kinds' watches just hang
+      watches.push(Date.now());
+      if (watches.length === 1) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ kind: 'Status', status: 'Failure', message: 'etcd leader changed', code: 500 }));
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(JSON.stringify({ type: 'ADDED', object: { apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxy', metadata: { name: 'x', resourceVersion: '6' } } }) + '\n');
+    });
+    server = fake.server;
+    const stop = new AbortController();
+    const log: string[] = [];
+    let exports = 0;
+    const watching = watchAndExport({ kc: fake.kc, signal: stop.signal, debounceMs: 50, log: (l) => log.push(l), exportOnce: async () => { exports++; } });
+    const until = Date.now() + 10_000;
+    while (watches.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    stop.abort();
+    server.closeAllConnections();
+    await watching;
+    await new Promise((r) => server.close(r));
+    expect(watches.length).toBeGreaterThanOrEqual(2);
+    expect(log.some((l) => l.startsWith('watch reverseproxies:') && l.includes('restarting in'))).toBe(true);
+    expect(exports).toBeGreaterThanOrEqual(2); // after the initial lists, and after the event on the restarted watch
+  });
+
   it('retries 429 with Retry-After, as at CRD start-up', async () => {
     let requests = 0;
-    server = createServer((req, res) => {
+    const fake = await fakeApi((_req, res) => {
       requests++;
       if (requests <= 2) {
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
@@ -175,12 +229,8 @@ describe('retries', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxyList', metadata: { resourceVersion: '7' }, items: [] }));
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const kc = new k8s.KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
-    });
+    server = fake.server;
+    const kc = fake.kc;
     const started = Date.now();
     const list = await listExtensions(kc.makeApiClient(k8s.CustomObjectsApi), 'ReverseProxy', 'reverseproxies');
     expect(list).toEqual({ items: [], resourceVersion: '7' });

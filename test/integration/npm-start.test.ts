@@ -1,4 +1,7 @@
-/** What a newcomer does: `npm start`, then a request to a route of each kind, with the example extensions. */
+/**
+ * What a newcomer does: `npm start` (wrangler dev), then a request to a route of each kind, with the example
+ * extensions; and the same for `npm run serve` (the production bundle on plain workerd), same environment contract.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -7,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hs256, JWT_SECRET } from '../support/tokens';
 
+for (const command of ['start', 'run serve'] as const) describe(`npm ${command}`, () => {
 let child: ChildProcess;
 let base: string;
 let persist: string;
@@ -23,8 +27,9 @@ beforeAll(async () => {
   const port = await freePort();
   persist = await mkdtemp(join(tmpdir(), 'ks-edge-start-'));
   base = `http://127.0.0.1:${port}`;
-  child = spawn('npm', ['start'], {
-    env: { ...process.env, PORT: String(port), JWT_SECRET, KS_EDGE_PERSIST_TO: persist },
+  child = spawn('npm', command.split(' '), {
+    // The bundle the global set-up built, so `serve` does not build it again.
+    env: { ...process.env, PORT: String(port), JWT_SECRET, KS_EDGE_PERSIST_TO: persist, KS_EDGE_SERVE_DIR: persist, KS_EDGE_BUNDLE: 'dist/index.js' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -37,7 +42,7 @@ beforeAll(async () => {
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`npm start did not come up:\n${output}`);
+  throw new Error(`npm ${command} did not come up:\n${output}`);
 }, 120_000);
 
 afterAll(async () => {
@@ -46,7 +51,7 @@ afterAll(async () => {
   await rm(persist, { recursive: true, force: true });
 });
 
-describe('npm start', () => {
+describe('the examples', () => {
   it('exports the examples and reports no problems', () => {
     expect(output).toMatch(/summary: 7 resources \(1 APIService, 4 JSBundle, 2 ReverseProxy\), 0 with problems/);
   });
@@ -84,4 +89,5 @@ describe('npm start', () => {
     const pub = (await (await fetch(`${base}/proxy/demo-public/status`)).json()) as { path: string; query: string };
     expect(pub).toMatchObject({ path: '/healthz', query: 'source=edge' });
   });
+});
 });
