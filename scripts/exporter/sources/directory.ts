@@ -16,8 +16,8 @@ export function directorySource(folder: string): Source {
         errors,
         ignored: [],
         reader: {
-          configMap: async (ns, name) => found('ConfigMap', configMaps.get(`${ns}/${name}`), ns, name),
-          secret: async (ns, name) => found('Secret', secrets.get(`${ns}/${name}`), ns, name),
+          configMap: async (ns, name) => found(configMaps.get(`${ns}/${name}`)),
+          secret: async (ns, name) => found(secrets.get(`${ns}/${name}`)),
         },
       };
       for (const o of objects) {
@@ -36,8 +36,8 @@ export function directorySource(folder: string): Source {
   };
 }
 
-function found<T>(kind: string, entry: T | string | undefined, ns: string, name: string): T | undefined {
+/** An object read from the folder, or the reason it is invalid (thrown when a JSBundle names it). */
+function found<T>(entry: T | string | undefined): T | undefined {
   if (typeof entry === 'string') throw new Error(entry);
-  if (entry === undefined) return undefined;
   return entry;
 }
