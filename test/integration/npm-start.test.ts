@@ -4,90 +4,143 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hs256, JWT_SECRET } from '../support/tokens';
+import { freePort } from '../support/workerd';
 
 for (const command of ['start', 'run serve'] as const) describe(`npm ${command}`, () => {
-let child: ChildProcess;
-let base: string;
-let persist: string;
-let output = '';
+  let child: ChildProcess;
+  let base: string;
+  let persist: string;
+  let output = '';
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const port = (s.address() as { port: number }).port;
-    s.close(() => resolve(port));
-  });
-});
-
-beforeAll(async () => {
-  const port = await freePort();
-  persist = await mkdtemp(join(tmpdir(), 'ks-edge-start-'));
-  base = `http://127.0.0.1:${port}`;
-  child = spawn('npm', command.split(' '), {
-    // The bundle the global set-up built, so `serve` does not build it again.
-    env: { ...process.env, PORT: String(port), JWT_SECRET, KS_EDGE_PERSIST_TO: persist, KS_EDGE_SERVE_DIR: persist, KS_EDGE_BUNDLE: 'dist/index.js' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const until = Date.now() + 90_000;
-  while (Date.now() < until) {
-    try {
-      if ((await fetch(`${base}/_gateway/healthz`)).status === 200) return;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`npm ${command} did not come up:\n${output}`);
-}, 120_000);
-
-afterAll(async () => {
-  if (child?.pid) process.kill(-child.pid, 'SIGTERM');
-  await new Promise((r) => setTimeout(r, 500));
-  await rm(persist, { recursive: true, force: true });
-});
-
-describe('the examples', () => {
-  it('exports the examples and reports no problems', () => {
-    expect(output).toMatch(/summary: 7 resources \(1 APIService, 4 JSBundle, 2 ReverseProxy\), 0 with problems/);
-  });
-
-  it('serves a JSBundle of each source', async () => {
-    for (const [link, text] of [
-      ['/dist/demo-raw/index.js', 'spec.raw'], ['/dist/demo-configmap/index.js', 'ConfigMap'],
-      ['/dist/demo-secret/index.js', 'Secret'], ['/dist/demo-frontend/index.js', 'its Service'],
-    ]) {
-      const res = await fetch(base + link!);
-      expect(res.status, link).toBe(200);
-      expect(await res.text()).toContain(text);
+  beforeAll(async () => {
+    const port = await freePort();
+    persist = await mkdtemp(join(tmpdir(), 'ks-edge-start-'));
+    base = `http://127.0.0.1:${port}`;
+    child = spawn('npm', command.split(' '), {
+      // The bundle the global set-up built, so `serve` does not build it again.
+      env: { ...process.env, PORT: String(port), JWT_SECRET, KS_EDGE_PERSIST_TO: persist, KS_EDGE_SERVE_DIR: persist, KS_EDGE_BUNDLE: 'dist/index.js' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const until = Date.now() + 90_000;
+    while (Date.now() < until) {
+      try {
+        if ((await fetch(`${base}/_gateway/healthz`)).status === 200) return;
+      } catch { /* not up yet */ }
+      await new Promise((r) => setTimeout(r, 250));
     }
+    throw new Error(`npm ${command} did not come up:\n${output}`);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (child?.pid) process.kill(-child.pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    await rm(persist, { recursive: true, force: true });
   });
 
-  it('proxies the APIService to the demo upstream with the authenticated user', async () => {
-    const token = await hs256({ username: 'admin' });
-    const res = await fetch(`${base}/kapis/demo.kubesphere.io/v1alpha1/things`, { headers: { Authorization: `Bearer ${token}` } });
-    expect(res.status).toBe(200);
-    const echo = (await res.json()) as { path: string; headers: Record<string, string> };
-    expect(echo.path).toBe('/kapis/demo.kubesphere.io/v1alpha1/things');
-    expect(echo.headers['x-remote-user']).toBe('admin');
-    expect((await fetch(`${base}/kapis/demo.kubesphere.io/v1alpha1/things`)).status).toBe(401);
-  });
+  describe('the examples', () => {
+    it('exports the examples and reports no problems', () => {
+      expect(output).toMatch(/summary: 7 resources \(1 APIService, 4 JSBundle, 2 ReverseProxy\), 0 with problems/);
+    });
 
-  it('proxies the ReverseProxy routes with their directives', async () => {
-    const token = await hs256({ username: 'admin' });
-    const res = await fetch(`${base}/proxy/demo.kubesphere.io/img/logo.png`, { headers: { Authorization: `Bearer ${token}` } });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('x-served-by')).toBe('ks-edge demo');
-    const echo = (await res.json()) as { path: string; headers: Record<string, string> };
-    expect(echo.path).toBe('/img/logo.png');
-    expect(echo.headers.authorization).toBeUndefined();
-    expect(echo.headers['x-extension']).toBe('demo');
-    const pub = (await (await fetch(`${base}/proxy/demo-public/status`)).json()) as { path: string; query: string };
-    expect(pub).toMatchObject({ path: '/healthz', query: 'source=edge' });
+    it('serves a JSBundle of each source', async () => {
+      for (const [link, text] of [
+        ['/dist/demo-raw/index.js', 'spec.raw'], ['/dist/demo-configmap/index.js', 'ConfigMap'],
+        ['/dist/demo-secret/index.js', 'Secret'], ['/dist/demo-frontend/index.js', 'its Service'],
+      ]) {
+        const res = await fetch(base + link!);
+        expect(res.status, link).toBe(200);
+        expect(await res.text()).toContain(text);
+      }
+    });
+
+    it('proxies the APIService to the demo upstream with the authenticated user', async () => {
+      const token = await hs256({ username: 'admin' });
+      const res = await fetch(`${base}/kapis/demo.kubesphere.io/v1alpha1/things`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      const echo = (await res.json()) as { path: string; headers: Record<string, string> };
+      expect(echo.path).toBe('/kapis/demo.kubesphere.io/v1alpha1/things');
+      expect(echo.headers['x-remote-user']).toBe('admin');
+      expect((await fetch(`${base}/kapis/demo.kubesphere.io/v1alpha1/things`)).status).toBe(401);
+    });
+
+    it('proxies the ReverseProxy routes with their directives', async () => {
+      const token = await hs256({ username: 'admin' });
+      const res = await fetch(`${base}/proxy/demo.kubesphere.io/img/logo.png`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-served-by')).toBe('ks-edge demo');
+      const echo = (await res.json()) as { path: string; headers: Record<string, string> };
+      expect(echo.path).toBe('/img/logo.png');
+      expect(echo.headers.authorization).toBeUndefined();
+      expect(echo.headers['x-extension']).toBe('demo');
+      const pub = (await (await fetch(`${base}/proxy/demo-public/status`)).json()) as { path: string; query: string };
+      expect(pub).toMatchObject({ path: '/healthz', query: 'source=edge' });
+    });
   });
 });
+
+describe('npm start with every variable of the contract', () => {
+  let child: ChildProcess;
+  let dir: string;
+  let base: string;
+  let core: import('../support/upstream').Upstream;
+  let extension: import('../support/upstream').Upstream;
+  let output = '';
+
+  beforeAll(async () => {
+    const { startUpstream } = await import('../support/upstream');
+    const { writeFile } = await import('node:fs/promises');
+    core = await startUpstream();
+    extension = await startUpstream();
+    dir = await mkdtemp(join(tmpdir(), 'ks-edge-contract-'));
+    await writeFile(join(dir, 'rp.yaml'), JSON.stringify({
+      apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxy', metadata: { name: 'mine' }, status: { state: 'Available' },
+      spec: { matcher: { path: '/proxy/mine/*', method: 'GET' }, upstream: { service: { namespace: 'x', name: 'mine', port: 8443 } }, directives: { authProxy: true } },
+    }));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    child = spawn('npm', ['start'], {
+      env: {
+        ...process.env, PORT: String(port), EXTENSIONS_DIR: dir, JWT_SECRET, KS_EDGE_PERSIST_TO: join(dir, 'state'),
+        CLUSTER_ORIGIN: `http://127.0.0.1:${extension.port}/{namespace}/{name}/{port}`, CORE_ORIGIN: core.origin,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    });
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const until = Date.now() + 90_000;
+    while (Date.now() < until) {
+      try {
+        if ((await fetch(`${base}/_gateway/healthz`)).status === 200) return;
+      } catch { /* not up yet */ }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`npm start did not come up:\n${output}`);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (child?.pid) process.kill(-child.pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    await core?.close();
+    await extension?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('exports EXTENSIONS_DIR, maps through CLUSTER_ORIGIN, verifies with JWT_SECRET, and passes the rest to CORE_ORIGIN', async () => {
+    expect(output).not.toContain('demo upstream'); // no demo upstream for a folder of one's own
+    const token = await hs256({ username: 'carol' });
+    const res = await fetch(`${base}/proxy/mine/a?b=1`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(extension.seen.at(-1)).toMatchObject({ url: '/x/mine/8443/proxy/mine/a?b=1' });
+    expect(extension.seen.at(-1)!.headers['x-remote-user']).toBe('carol');
+    expect((await fetch(`${base}/proxy/mine/a`, { headers: { Authorization: 'Bearer not-a-jwt' } })).status).toBe(401);
+    expect((await fetch(`${base}/console/login`)).status).toBe(200);
+    expect(core.seen.at(-1)!.url).toBe('/console/login');
+  });
 });
