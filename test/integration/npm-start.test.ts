@@ -2,51 +2,34 @@
  * What a newcomer does: `npm start` (wrangler dev), then a request to a route of each kind, with the example
  * extensions; and the same for `npm run serve` (the production bundle on plain workerd), same environment contract.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hs256, JWT_SECRET } from '../support/tokens';
-import { freePort } from '../support/workerd';
+import { launch, type Launched } from '../support/launch';
+import { startUpstream, type Upstream } from '../support/upstream';
 
 for (const command of ['start', 'run serve'] as const) describe(`npm ${command}`, () => {
-  let child: ChildProcess;
+  let run: Launched;
   let base: string;
   let persist: string;
-  let output = '';
 
   beforeAll(async () => {
-    const port = await freePort();
     persist = await mkdtemp(join(tmpdir(), 'ks-edge-start-'));
-    base = `http://127.0.0.1:${port}`;
-    child = spawn('npm', command.split(' '), {
-      // The bundle the global set-up built, so `serve` does not build it again.
-      env: { ...process.env, PORT: String(port), JWT_SECRET, KS_EDGE_PERSIST_TO: persist, KS_EDGE_SERVE_DIR: persist, KS_EDGE_BUNDLE: 'dist/index.js' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    const until = Date.now() + 90_000;
-    while (Date.now() < until) {
-      try {
-        if ((await fetch(`${base}/_gateway/healthz`)).status === 200) return;
-      } catch { /* not up yet */ }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`npm ${command} did not come up:\n${output}`);
+    // The bundle the global set-up built, so `serve` does not build it again.
+    run = await launch(command.split(' '), { JWT_SECRET, KS_EDGE_PERSIST_TO: persist, KS_EDGE_SERVE_DIR: persist, KS_EDGE_BUNDLE: 'dist/index.js' });
+    base = run.base;
   }, 120_000);
 
   afterAll(async () => {
-    if (child?.pid) process.kill(-child.pid, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    await run?.stop();
     await rm(persist, { recursive: true, force: true });
   });
 
   describe('the examples', () => {
     it('exports the examples and reports no problems', () => {
-      expect(output).toMatch(/summary: 7 resources \(1 APIService, 4 JSBundle, 2 ReverseProxy\), 0 with problems/);
+      expect(run.output()).toMatch(/summary: 7 resources \(1 APIService, 4 JSBundle, 2 ReverseProxy\), 0 with problems/);
     });
 
     it('serves a JSBundle of each source', async () => {
@@ -86,16 +69,13 @@ for (const command of ['start', 'run serve'] as const) describe(`npm ${command}`
 });
 
 describe('npm start with every variable of the contract', () => {
-  let child: ChildProcess;
+  let run: Launched;
   let dir: string;
   let base: string;
-  let core: import('../support/upstream').Upstream;
-  let extension: import('../support/upstream').Upstream;
-  let output = '';
+  let core: Upstream;
+  let extension: Upstream;
 
   beforeAll(async () => {
-    const { startUpstream } = await import('../support/upstream');
-    const { writeFile } = await import('node:fs/promises');
     core = await startUpstream();
     extension = await startUpstream();
     dir = await mkdtemp(join(tmpdir(), 'ks-edge-contract-'));
@@ -103,37 +83,22 @@ describe('npm start with every variable of the contract', () => {
       apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxy', metadata: { name: 'mine' }, status: { state: 'Available' },
       spec: { matcher: { path: '/proxy/mine/*', method: 'GET' }, upstream: { service: { namespace: 'x', name: 'mine', port: 8443 } }, directives: { authProxy: true } },
     }));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn('npm', ['start'], {
-      env: {
-        ...process.env, PORT: String(port), EXTENSIONS_DIR: dir, JWT_SECRET, KS_EDGE_PERSIST_TO: join(dir, 'state'),
-        CLUSTER_ORIGIN: `http://127.0.0.1:${extension.port}/{namespace}/{name}/{port}`, CORE_ORIGIN: core.origin,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    run = await launch(['start'], {
+      EXTENSIONS_DIR: dir, JWT_SECRET, KS_EDGE_PERSIST_TO: join(dir, 'state'),
+      CLUSTER_ORIGIN: `http://127.0.0.1:${extension.port}/{namespace}/{name}/{port}`, CORE_ORIGIN: core.origin,
     });
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    const until = Date.now() + 90_000;
-    while (Date.now() < until) {
-      try {
-        if ((await fetch(`${base}/_gateway/healthz`)).status === 200) return;
-      } catch { /* not up yet */ }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`npm start did not come up:\n${output}`);
+    base = run.base;
   }, 120_000);
 
   afterAll(async () => {
-    if (child?.pid) process.kill(-child.pid, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    await run?.stop();
     await core?.close();
     await extension?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
   it('exports EXTENSIONS_DIR, maps through CLUSTER_ORIGIN, verifies with JWT_SECRET, and passes the rest to CORE_ORIGIN', async () => {
-    expect(output).not.toContain('demo upstream'); // no demo upstream for a folder of one's own
+    expect(run.output()).not.toContain('demo upstream'); // no demo upstream for a folder of one's own
     const token = await hs256({ username: 'carol' });
     const res = await fetch(`${base}/proxy/mine/a?b=1`, { headers: { Authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
