@@ -50,7 +50,12 @@ function exportOnce(kubeconfig: string, env: Record<string, string>): Promise<Re
     execFile('node', ['--import', 'tsx', 'scripts/export.ts', '--from', 'kube', '--kubeconfig', kubeconfig, '--to', 'cloudflare', '--output', 'json'],
       { env: { ...process.env, ...env }, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
         if (err) return reject(new Error(`export failed: ${stderr}`));
-        resolve({ ...(JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>), wallMs: Math.round(performance.now() - started) });
+        // Inside a callback a throw would escape the promise and skip the clean-up below: reject instead.
+        try {
+          resolve({ ...(JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>), wallMs: Math.round(performance.now() - started) });
+        } catch (e) {
+          reject(new Error(`the exporter's JSON output did not parse: ${(e as Error).message}`));
+        }
       });
   });
 }

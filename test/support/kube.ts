@@ -42,10 +42,14 @@ export async function startKube(): Promise<Kube> {
   await writeFile(restrictedKubeconfig, (await readFile(kubeconfig, 'utf8')).replace(/token: ".*"/, `token: "${RESTRICTED_TOKEN}"`));
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
+  // kts and etcd run in their own sessions and would outlive a crashed caller: stop them on any exit.
+  const stopNow = () => spawnSync('bash', ['test/kube-server/stop.sh'], { env: { ...process.env, D: run } });
+  process.once('exit', stopNow);
   return {
     kubeconfig, restrictedKubeconfig, kc,
     async stop() {
-      spawnSync('bash', ['test/kube-server/stop.sh'], { env: { ...process.env, D: run } });
+      process.removeListener('exit', stopNow);
+      stopNow();
       await rm(dir, { recursive: true, force: true });
     },
   };
