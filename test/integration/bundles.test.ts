@@ -6,6 +6,7 @@ import { startUpstream, type Upstream } from '../support/upstream';
 let frontend: Upstream;
 let gw: Gateway;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+const BIG = Buffer.from('console.log("a large extension");\n'.repeat(160_000)); // 5.3 MB
 
 const manifests = (urlPath = '/dist/url-ext/index.js') => [
   yamlDoc({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'ext' }, data: { 'index.js': 'cm-data;' } }),
@@ -23,6 +24,8 @@ const manifests = (urlPath = '/dist/url-ext/index.js') => [
       files: [{ name: 'logo.svg', mimeType: 'image/svg+xml', url: 'http://frontend.ext.svc/logo.svg' }, { name: 'data.bin', url: 'http://frontend.ext.svc/data.bin' }],
     },
   }, { labels: { 'kubesphere.io/extension-ref': 'url-ext' } }),
+  // Over 4 MiB: streamed from KV instead of kept in the isolate's cache.
+  jsBundle('big', { raw: BIG.toString('base64') }, { labels: { 'kubesphere.io/extension-ref': 'big' } }),
   jsBundle('missing-cm', { rawFrom: { configMapKeyRef: { name: 'nope', key: 'index.js', namespace: 'ext' } } }),
 ].join('');
 
@@ -63,6 +66,14 @@ describe('bundle sources', () => {
     expect(await get('/dist/url-ext/index.css')).toEqual({ status: 200, type: 'text/css', body: '.a{}' });
     expect(await get('/dist/url-ext/logo.svg')).toEqual({ status: 200, type: 'image/svg+xml', body: '<svg/>' });
     expect(await get('/dist/url-ext/data.bin')).toEqual({ status: 200, type: 'application/x-custom', body: 'bin' });
+  });
+
+  it('a bundle over 4 MiB streams from KV byte for byte (its length is checked on plain workerd, in fidelity)', async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await gw.fetch('/dist/big/index.js');
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(BIG)).toBe(true);
+    }
   });
 
   it('a source that fails with no earlier bytes answers 503 with the reason', async () => {

@@ -7,11 +7,12 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { apiService, reverseProxy } from '../support/gateway';
+import { apiService, jsBundle, reverseProxy } from '../support/gateway';
 import { hs256, JWT_SECRET } from '../support/tokens';
 import { freePort, serveOnWorkerd, type Served } from '../support/workerd';
 
 const MiB = 1024 * 1024;
+const BIG_BUNDLE = Buffer.from('console.log("a large extension");\n'.repeat(160_000)); // over the 4 MiB isolate cache
 let up: Server;
 let origin: string;
 let gw: Served;
@@ -122,6 +123,7 @@ beforeAll(async () => {
       reverseProxy('proxy', { matcher: { path: '/proxy/*' }, upstream: { url: origin }, directives: { stripPathPrefix: '/proxy', headerDown: ['X-Down yes'], authProxy: true } }),
       reverseProxy('timeout', { matcher: { path: '/timeout/*' }, upstream: { url: origin }, directives: { stripPathPrefix: '/timeout' } }, { annotations: { 'ks-edge.io/timeout': '1s' } }),
       reverseProxy('dead', { matcher: { path: '/dead/*' }, upstream: { url: `http://127.0.0.1:${deadPort}` } }),
+      jsBundle('big', { raw: BIG_BUNDLE.toString('base64') }, { labels: { 'kubesphere.io/extension-ref': 'big' } }),
     ].join(''),
   });
   token = await hs256({ username: 'alice' });
@@ -213,6 +215,16 @@ describe('streaming bodies', () => {
     for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
     expect(rest).toBe('last\n');
     expect(firstAt).toBeLessThan(lastWrittenAt);
+  });
+});
+
+describe('bundles', () => {
+  it('a bundle streamed from KV keeps the Content-Length that HEAD announces', async () => {
+    const head = await fetch(`${gw.url}/dist/big/index.js`, { method: 'HEAD' });
+    const res = await fetch(`${gw.url}/dist/big/index.js`);
+    expect(res.headers.get('content-length')).toBe(String(BIG_BUNDLE.length));
+    expect(head.headers.get('content-length')).toBe(String(BIG_BUNDLE.length));
+    expect(Buffer.from(await res.arrayBuffer()).equals(BIG_BUNDLE)).toBe(true);
   });
 });
 

@@ -81,5 +81,3 @@ function valueOf(name: string, arg: string | undefined, ctx: TemplateContext): s
     default: return '';
   }
 }
-
-export const isLiteral = (t: Template): boolean => t.every((p) => typeof p === 'string');

@@ -7,19 +7,14 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { notFound } from '../errors';
 import { clientResponse, forward } from '../proxy/forward';
-import { isWebSocketUpgrade, sanitize, setForwarded } from '../proxy/headers';
-import { hasNoBody } from '../proxy/upstream-request';
+import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
 
 const CORE_TIMEOUT_MS = 30_000;
 
 export const core = async (c: Context<AppEnv>): Promise<Response> => {
   if (!c.env.CORE_ORIGIN) return notFound();
   const url = c.get('url');
-  const headers = new Headers(c.req.raw.headers);
-  const webSocket = isWebSocketUpgrade(headers);
-  sanitize(headers, { keepUpgrade: webSocket, dropRemoteIdentity: true });
-  headers.delete('host');
-  setForwarded(headers, url, c.get('clientIp'));
+  const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'), true);
   const method = c.req.method;
   const result = await forward({
     url: c.env.CORE_ORIGIN.replace(/\/+$/, '') + url.pathname + url.search,

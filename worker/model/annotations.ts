@@ -7,8 +7,6 @@ import type { Policy } from './snapshot';
 export const ANNOTATION_PREFIX = 'ks-edge.io/';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** Annotations this version implements; any other `ks-edge.io/` key is reported, never silently ignored. */
-export const KNOWN_ANNOTATIONS = ['allow-anonymous', 'timeout', 'health-check'] as const;
 /** SPEC §9 annotations not implemented yet: reported as a warning naming the annotation. */
 export const PLANNED_ANNOTATIONS = ['rate-limit', 'circuit-breaker', 'retries', 'redirect'] as const;
 

@@ -6,8 +6,6 @@
 import * as v from 'valibot';
 
 export const API_GROUP = 'extensions.kubesphere.io';
-export const EXTENSION_KINDS = ['APIService', 'JSBundle', 'ReverseProxy'] as const;
-export type ExtensionKind = (typeof EXTENSION_KINDS)[number];
 
 const Name = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
 const StringMap = v.record(v.string(), v.string());
@@ -147,7 +145,5 @@ export const Secret = v.object({
   stringData: v.optional(StringMap),
 });
 export type Secret = v.InferOutput<typeof Secret>;
-
-export type ExtensionResource = APIService | JSBundle | ReverseProxy;
 
 export const SCHEMA_BY_KIND = { APIService, JSBundle, ReverseProxy, ConfigMap, Secret } as const;

@@ -9,19 +9,35 @@ import type { Upstream } from '../model/snapshot';
 
 export type Origin = { base: string; binding?: Fetcher } | { error: string };
 
+/** Mapped origins by route upstream (objects of the loaded snapshot) and template: computed once, not per request. */
+const mapped = new WeakMap<Upstream, { template: string; origin: Origin }>();
+
 export function resolveOrigin(upstream: Upstream, env: Pick<Env, 'CLUSTER' | 'CLUSTER_ORIGIN'>): Origin {
-  const c = upstream.cluster;
-  if (!c) return { base: upstream.origin };
+  if (!upstream.cluster) return { base: upstream.origin };
   if (env.CLUSTER) return { base: upstream.origin, binding: env.CLUSTER };
-  if (!env.CLUSTER_ORIGIN) {
+  const template = env.CLUSTER_ORIGIN ?? '';
+  const hit = mapped.get(upstream);
+  if (hit && hit.template === template) return hit.origin;
+  const origin = mapTemplate(upstream, template);
+  mapped.set(upstream, { template, origin });
+  return origin;
+}
+
+function mapTemplate(upstream: Upstream, template: string): Origin {
+  const c = upstream.cluster!;
+  if (!template) {
     return { error: `upstream ${upstream.origin} is inside the cluster: set CLUSTER_ORIGIN or bind the CLUSTER service` };
   }
-  const base = env.CLUSTER_ORIGIN.replace(/\{(scheme|name|namespace|port|host)\}/g, (_, k: keyof typeof c) => String(c[k]))
+  const base = template.replace(/\{(scheme|name|namespace|port|host)\}/g, (_, k: keyof typeof c) => String(c[k]))
     .replace(/\/+$/, '');
+  let parsed: URL | undefined;
   try {
-    new URL(base);
+    parsed = new URL(base);
   } catch {
-    return { error: `CLUSTER_ORIGIN ${JSON.stringify(env.CLUSTER_ORIGIN)} does not give a URL for ${upstream.origin}` };
+    /* reported below */
+  }
+  if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
+    return { error: `CLUSTER_ORIGIN ${JSON.stringify(template)} does not give a URL for ${upstream.origin}` };
   }
   return { base };
 }

@@ -2,10 +2,11 @@
 import { TOKEN_COOKIE } from '../auth/token';
 import { isWebSocketUpgrade, sanitize, setForwarded } from './headers';
 
-export function upstreamHeaders(request: Request, url: URL, clientIp: string | undefined): Headers {
+/** `keepSessionCookie`: only for CORE_ORIGIN, which authenticates by itself with the console's cookie. */
+export function upstreamHeaders(request: Request, url: URL, clientIp: string | undefined, keepSessionCookie = false): Headers {
   const headers = new Headers(request.headers);
   const webSocket = isWebSocketUpgrade(headers);
-  sanitize(headers, { keepUpgrade: webSocket, dropRemoteIdentity: true, dropCookie: TOKEN_COOKIE });
+  sanitize(headers, { keepUpgrade: webSocket, dropRemoteIdentity: true, dropCookie: keepSessionCookie ? undefined : TOKEN_COOKIE });
   headers.delete('host');
   setForwarded(headers, url, clientIp);
   return headers;
