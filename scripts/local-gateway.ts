@@ -1,6 +1,7 @@
 /**
  * The environment contract `npm start` and `npm run serve` share: EXTENSIONS_DIR (default config/examples), PORT
- * (default 8787), JWT_SECRET, JWKS_URL, CLUSTER_ORIGIN, CORE_ORIGIN, AUTH, SNAPSHOT_REFRESH_SECONDS. With the default
+ * (default 8787), JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, CLUSTER_ORIGIN, CORE_ORIGIN, AUTH, AUTHZ,
+ * SNAPSHOT_REFRESH_SECONDS. With the default
  * examples a demo upstream starts and, unless CLUSTER_ORIGIN is given, every in-cluster service maps to it.
  */
 import { resolve } from 'node:path';
@@ -38,6 +39,9 @@ export async function prepareLocalGateway(env: NodeJS.ProcessEnv, target: KvTarg
     JWT_SECRET: env.JWT_SECRET,
     JWKS_URL: env.JWKS_URL,
     JWKS_CACHE_SECONDS: env.JWKS_CACHE_SECONDS,
+    JWT_ISSUER: env.JWT_ISSUER,
+    JWT_AUDIENCE: env.JWT_AUDIENCE,
+    AUTHZ: env.AUTHZ,
     CLUSTER_ORIGIN: clusterOrigin,
     CORE_ORIGIN: env.CORE_ORIGIN,
     SNAPSHOT_REFRESH_SECONDS: env.SNAPSHOT_REFRESH_SECONDS,

@@ -8,8 +8,14 @@ export interface Env {
   JWKS_URL?: string;
   /** Seconds a fetched JWKS is trusted before it is fetched again (default 600). */
   JWKS_CACHE_SECONDS?: string;
+  /** Required `iss` of tokens (KubeSphere writes its `authentication.issuer.url`); required with JWKS_URL. */
+  JWT_ISSUER?: string;
+  /** Required `aud` of tokens, when set. */
+  JWT_AUDIENCE?: string;
   /** `none` turns authentication off explicitly; without a key and without this, requests fail closed. */
   AUTH?: string;
+  /** `kubesphere` (default with authentication): KubeSphere's RBAC decides; `none`: authentication only. */
+  AUTHZ?: string;
   /** Template for in-cluster upstreams: `{scheme} {name} {namespace} {port} {host}`. */
   CLUSTER_ORIGIN?: string;
   /** Service binding that reaches in-cluster upstreams (e.g. a Tunnel-backed worker); wins over CLUSTER_ORIGIN. */

@@ -7,6 +7,7 @@
  *   length that fits the request path downwards (a handful of distinct lengths in practice). Candidates at one
  *   path are pre-sorted: a named method before `*`, then by name, so the first method match is the winner.
  */
+import { AuthzTable } from './authz/rbac';
 import type { APIServiceRoute, BundleAsset, ReverseProxyRoute, Snapshot } from './model/snapshot';
 
 export const RESERVED_PREFIXES = ['/api/', '/apis/', '/kapis/', '/kapi/', '/oauth/', '/dist/', '/_gateway/'] as const;
@@ -21,8 +22,11 @@ export class RouteTable {
   private readonly exact = new Map<string, Candidate[]>();
   private readonly prefixes = new Map<string, Candidate[]>();
   private readonly prefixLengths: number[];
+  /** The snapshot's authorization data, indexed; undefined when the exporter published none. */
+  readonly authz: AuthzTable | undefined;
 
   constructor(readonly snapshot: Snapshot, readonly hash: string) {
+    this.authz = snapshot.authz ? new AuthzTable(snapshot.authz) : undefined;
     for (const asset of snapshot.bundles) if (!this.bundles.has(asset.link)) this.bundles.set(asset.link, asset);
     for (const api of snapshot.apiServices) this.apiServices.set(`${api.group}/${api.version}`, api);
     const lengths = new Set<number>();

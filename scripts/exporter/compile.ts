@@ -11,6 +11,7 @@ import {
 } from '../../worker/model/snapshot';
 import { compileDirectives, DirectiveError, parseMethod } from '../../worker/directives/parse';
 import { claimsReservedPath } from '../../worker/route-table';
+import type { AuthzCompileResult } from './authz/compile';
 import { mainLink } from './bundle-sources';
 import { edgeTlsWarnings, resolveEndpoint } from './endpoint';
 
@@ -32,6 +33,8 @@ export interface CompileInput {
   assets: Map<string, HashedAsset[]>;
   /** Failed health checks by `Kind/name`: those routes answer 503 with the reason. */
   unhealthy?: Map<string, string>;
+  /** Compiled IAM data (scripts/exporter/authz/compile.ts); absent when the source has none. */
+  authz?: AuthzCompileResult;
 }
 
 const AVAILABLE = 'Available';
@@ -150,7 +153,12 @@ export function compileSnapshot(input: CompileInput): Snapshot {
       bundles.push({ bundle: c.name, link: a.link, contentType: a.contentType, hash: a.hash, size: a.size, error: a.error });
     }
   }
-  return { schemaVersion: SNAPSHOT_SCHEMA_VERSION, cluster: input.cluster, apiServices, reverseProxies, bundles, resources };
+  const snapshot: Snapshot = { schemaVersion: SNAPSHOT_SCHEMA_VERSION, cluster: input.cluster, apiServices, reverseProxies, bundles, resources };
+  if (input.authz) {
+    snapshot.authz = input.authz.data;
+    resources.push(...input.authz.reports);
+  }
+  return snapshot;
 }
 
 /** Invalid beats not Available beats unhealthy: the reason a 503 names. */

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
+import type { AuthzData } from '../../worker/model/authz';
 import { bundleKey, CURRENT_KEY, Pointer, Snapshot, snapshotKey } from '../../worker/model/snapshot';
 import type { KvTarget } from './targets/kv-target';
 
@@ -49,6 +50,17 @@ export function countsOf(s: Snapshot): Record<string, number> {
     bundleLinks: s.bundles.length,
     resources: s.resources.length,
     withProblems: s.resources.filter((r) => r.problems.length > 0).length,
+    ...(s.authz ? authzCounts(s.authz) : {}),
+  };
+}
+
+export function authzCounts(a: AuthzData): Record<string, number> {
+  const count = (r: Record<string, unknown[]>) => Object.values(r).reduce((n, l) => n + l.length, 0);
+  return {
+    roles: a.roles.length,
+    bindings: a.globalRoleBindings.length + a.clusterRoleBindings.length + count(a.workspaceRoleBindings) + count(a.roleBindings),
+    users: Object.keys(a.users).length,
+    namespaces: Object.keys(a.namespaceWorkspaces).length,
   };
 }
 

@@ -11,6 +11,9 @@ export function formatSummary(s: ExportSummary, source: string, target: string):
     for (const w of r.warnings) lines.push(`  ! ${head}: ${w}`);
   }
   for (const i of s.ignored) lines.push(`  · ignored ${i}: not a kind ks-edge uses`);
+  lines.push('missing' in s.iam
+    ? `  ! authorization: no IAM data published (${s.iam.missing}); with AUTHZ=kubesphere only public routes are reachable`
+    : `authorization: ${s.iam.roles} roles, ${s.iam.bindings} bindings, ${s.iam.users} users, ${s.iam.namespaces} namespaces in workspaces; ${s.iam.reported} IAM objects reported`);
   lines.push(
     `summary: ${s.resources.length} resources (${s.counts.APIService} APIService, ${s.counts.JSBundle} JSBundle, ` +
       `${s.counts.ReverseProxy} ReverseProxy), ${s.counts.withProblems} with problems; bundles ${kib(s.bundleBytes)}; ` +

@@ -3,10 +3,11 @@
  * written leaves the previous snapshot in force.
  */
 import type { ResourceReport } from '../../worker/model/snapshot';
+import { compileAuthz } from './authz/compile';
 import { resolveBundle, type ResolvedAsset } from './bundle-sources';
 import { compileSnapshot, type Candidate, type HashedAsset } from './compile';
 import { runHealthChecks, shortestInterval } from './health';
-import { publish, readPointer, readSnapshot, sha256 } from './publish';
+import { authzCounts, publish, readPointer, readSnapshot, sha256 } from './publish';
 import type { Source } from './sources/source';
 import type { KvTarget } from './targets/kv-target';
 import { kindOf, nameOf, validate } from './validate';
@@ -28,6 +29,8 @@ export interface ExportSummary {
   deleted: string[];
   bytesWritten: number;
   ignored: string[];
+  /** What authorization data was published (counts), or why none was. */
+  iam: Record<string, number> | { missing: string };
   ms: number;
   /** The shortest health-check interval any route asked for: `--watch` re-exports at least this often. */
   probeIntervalMs?: number;
@@ -62,13 +65,18 @@ export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
   }
 
   const unhealthy = await runHealthChecks(candidates, opts.clusterOrigin);
-  const snapshot = compileSnapshot({ cluster: opts.cluster, candidates, assets, unhealthy });
+  const authz = contents.iam ? compileAuthz(contents.iam) : undefined;
+  const snapshot = compileSnapshot({ cluster: opts.cluster, candidates, assets, unhealthy, authz });
   const result = await publish(opts.target, snapshot, blobs);
   const counts: Record<string, number> = { APIService: 0, JSBundle: 0, ReverseProxy: 0, withProblems: 0 };
   for (const r of snapshot.resources) {
+    if (!(r.kind in counts)) continue;
     counts[r.kind] = (counts[r.kind] ?? 0) + 1;
     if (r.problems.length) counts.withProblems! += 1;
   }
+  const iam: ExportSummary['iam'] = authz
+    ? { ...authzCounts(authz.data), reported: authz.reports.length }
+    : { missing: contents.iamMissing ?? 'the source holds no IAM objects' };
   return {
     snapshot: result.hash,
     changed: result.changed,
@@ -79,6 +87,7 @@ export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
     deleted: result.deleted,
     bytesWritten: result.bytesWritten,
     ignored: contents.ignored,
+    iam,
     ms: Math.round(performance.now() - started),
     probeIntervalMs: shortestInterval(candidates),
   };

@@ -3,11 +3,23 @@
  * schema does not know are warnings (a real API server would prune them), never silently used.
  */
 import * as v from 'valibot';
+import { BINDING_KINDS, IAM_GROUP, IAM_VERSION, ROLE_KINDS } from '../../worker/model/iam';
 import { API_GROUP, SCHEMA_BY_KIND } from '../../worker/model/resources';
 
 export type KnownKind = keyof typeof SCHEMA_BY_KIND;
 
 export type Validation<T> = { ok: true; value: T; warnings: string[] } | { ok: false; problems: string[] };
+
+/** The IAM kinds authorization reads (`iam.kubesphere.io/v1beta1`), and core Namespaces. */
+export const IAM_KINDS = [...ROLE_KINDS, ...BINDING_KINDS, 'User'] as const;
+export type IamKind = (typeof IAM_KINDS)[number] | 'Namespace';
+
+export function iamKindOf(doc: Record<string, unknown>): IamKind | undefined {
+  const apiVersion = typeof doc.apiVersion === 'string' ? doc.apiVersion : '';
+  if (doc.kind === 'Namespace') return apiVersion === 'v1' ? 'Namespace' : undefined;
+  if (apiVersion !== `${IAM_GROUP}/${IAM_VERSION}`) return undefined;
+  return (IAM_KINDS as readonly unknown[]).includes(doc.kind) ? (doc.kind as IamKind) : undefined;
+}
 
 export function kindOf(doc: Record<string, unknown>): KnownKind | undefined {
   const kind = doc.kind;

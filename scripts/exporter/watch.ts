@@ -1,13 +1,12 @@
 /**
- * `--watch`: one list-then-watch loop per extension kind. A loop relists on 410 Gone (its resourceVersion expired),
+ * `--watch`: one list-then-watch loop per extension kind and per kind authorization reads (IAM, Namespaces). A loop relists on 410 Gone (its resourceVersion expired),
  * restarts after any other error with capped backoff, asks for bookmarks so resumes are cheap, and every change
  * schedules an export; bursts within the debounce window become one export, and exports never overlap.
  * @kubernetes/client-node's own ListWatch neither pages, nor restarts after errors, nor asks for bookmarks.
  */
-import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
-import { API_GROUP } from '../../worker/model/resources';
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { httpStatusOf } from './kube-client';
-import { API_VERSION, EXTENSION_PLURALS, listExtensions } from './sources/kube';
+import { apiPathOf, EXTENSION_PLURALS, IAM_PLURALS, listKind, type WatchedKind } from './sources/kube';
 
 export interface WatchOptions {
   kc: KubeConfig;
@@ -59,24 +58,28 @@ export async function watchAndExport(o: WatchOptions): Promise<void> {
     clearTimeout(timer);
     clearTimeout(resync);
   });
-  await Promise.all(EXTENSION_PLURALS.map(({ kind, plural }) => loop(o, kind, plural, schedule)));
+  await Promise.all([...EXTENSION_PLURALS, ...IAM_PLURALS].map((k) => loop(o, k, schedule)));
   await running;
 }
 
-async function loop(o: WatchOptions, kind: string, plural: string, changed: () => void): Promise<void> {
-  const api = o.kc.makeApiClient(CustomObjectsApi);
+async function loop(o: WatchOptions, k: WatchedKind, changed: () => void): Promise<void> {
+  const plural = k.plural;
   let resourceVersion = o.resumeFrom ?? '';
   let backoff = 500;
   while (!o.signal.aborted) {
     try {
       if (!resourceVersion) {
-        resourceVersion = (await listExtensions(api, kind, plural)).resourceVersion;
+        resourceVersion = (await listKind(o.kc, k)).resourceVersion;
         changed();
       }
-      resourceVersion = await watchFrom(o, plural, resourceVersion, changed);
+      resourceVersion = await watchFrom(o, k, resourceVersion, changed);
       backoff = 500;
     } catch (e) {
       if (o.signal.aborted) return;
+      if (httpStatusOf(e) === 404 && k.kind !== 'ReverseProxy' && k.kind !== 'APIService' && k.kind !== 'JSBundle') {
+        o.log(`watch ${plural}: not served by this API server; not watched (exports publish no authorization data)`);
+        return;
+      }
       if (e instanceof Gone) {
         o.log(`watch ${plural}: resourceVersion expired (410), relisting`);
         resourceVersion = '';
@@ -90,7 +93,7 @@ async function loop(o: WatchOptions, kind: string, plural: string, changed: () =
 }
 
 /** Watches until the server ends the stream; returns the last resourceVersion seen. */
-function watchFrom(o: WatchOptions, plural: string, from: string, changed: () => void): Promise<string> {
+function watchFrom(o: WatchOptions, k: WatchedKind, from: string, changed: () => void): Promise<string> {
   let rv = from;
   return new Promise<string>((resolve, reject) => {
     let controller: AbortController | undefined;
@@ -105,7 +108,7 @@ function watchFrom(o: WatchOptions, plural: string, from: string, changed: () =>
       else reject(httpStatusOf(err) === 410 ? new Gone() : err);
     };
     new Watch(o.kc)
-      .watch(`/apis/${API_GROUP}/${API_VERSION}/${plural}`, { allowWatchBookmarks: true, resourceVersion: rv },
+      .watch(apiPathOf(k), { allowWatchBookmarks: true, resourceVersion: rv },
         (phase, obj: { metadata?: { resourceVersion?: string }; code?: number }) => {
           if (phase === 'ERROR') {
             // Settle first: aborting the stream calls `done` with an AbortError, which must not win.

@@ -5,7 +5,11 @@ import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
 import { apiService, jsBundle, reverseProxy, startGateway, type Gateway } from '../support/gateway';
 import { startUpstream, type Upstream } from '../support/upstream';
+import { rawRequest } from '../support/raw-http';
 import { hs256, JWT_SECRET, keyPair, unsigned } from '../support/tokens';
+
+const ISSUER = 'https://console.example.test';
+const OURS = { iss: ISSUER, aud: 'ks-console' };
 
 let up: Upstream;
 let gw: Gateway;
@@ -18,7 +22,8 @@ const manifests = (origin: string) => [
 
 beforeAll(async () => {
   up = await startUpstream();
-  gw = await startGateway({ manifests: manifests(up.origin), vars: { JWT_SECRET, AUTH: '' } });
+  // Authentication alone: KubeSphere's authorization is tested in authz.test.ts.
+  gw = await startGateway({ manifests: manifests(up.origin), vars: { JWT_SECRET, AUTH: '', AUTHZ: 'none' } });
 });
 afterAll(async () => {
   await gw?.close();
@@ -130,7 +135,7 @@ describe('JWKS (RS256/ES256)', () => {
     jwksServer = createServer((_q, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ keys })); });
     await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
     const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
-    jwksGw = await startGateway({ manifests: manifests(up.origin), vars: { JWKS_URL: jwksUrl, JWKS_CACHE_SECONDS: '1', AUTH: '' } });
+    jwksGw = await startGateway({ manifests: manifests(up.origin), vars: { JWKS_URL: jwksUrl, JWKS_CACHE_SECONDS: '1', AUTH: '', AUTHZ: 'none', JWT_ISSUER: ISSUER, JWT_AUDIENCE: 'ks-console' } });
   });
   afterAll(async () => {
     await jwksGw?.close();
@@ -143,18 +148,81 @@ describe('JWKS (RS256/ES256)', () => {
     const ec = await keyPair('ES256', 'ec-1');
     keys = [rsa.jwk, ec.jwk];
     for (const signer of [rsa, ec]) {
-      const res = await jwksGw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await signer.sign({ username: 'carol' })}` } });
+      const res = await jwksGw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await signer.sign({ username: 'carol', ...OURS })}` } });
       expect(res.status).toBe(200);
       expect(last().headers['x-remote-user']).toBe('carol');
     }
     const rotated = await keyPair('RS256', 'rsa-2');
     keys = [rotated.jwk];
     await new Promise((r) => setTimeout(r, 1100)); // past the refetch cooldown
-    const fresh = await jwksGw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await rotated.sign({ username: 'dave' })}` } });
+    const fresh = await jwksGw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await rotated.sign({ username: 'dave', ...OURS })}` } });
     expect(fresh.status).toBe(200);
     expect(last().headers['x-remote-user']).toBe('dave');
-    const retired = await jwksGw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await rsa.sign({ username: 'carol' })}` } });
+    const retired = await jwksGw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await rsa.sign({ username: 'carol', ...OURS })}` } });
     expect(retired.status).toBe(401);
     expect((await jwksGw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await hs256({ username: 'x' })}` } })).status).toBe(401);
+  });
+
+  it('refuses a token of another application of the same identity provider (iss, aud)', async () => {
+    const key = await keyPair('RS256', 'rsa-3');
+    keys = [key.jwk];
+    await new Promise((r) => setTimeout(r, 1100));
+    const call = async (claims: Record<string, unknown>) =>
+      jwksGw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await key.sign({ username: 'admin', ...claims })}` } });
+    expect((await call(OURS)).status).toBe(200);
+    for (const claims of [{ iss: 'https://other.example', aud: 'ks-console' }, { iss: ISSUER, aud: 'grafana' }, { aud: 'ks-console' }, { iss: ISSUER }]) {
+      const res = await call(claims);
+      expect(res.status, JSON.stringify(claims)).toBe(401);
+      expect(((await res.json()) as { message: string }).message).toMatch(/iss|aud/);
+    }
+  });
+});
+
+describe('token checks as strict as KubeSphere', () => {
+  it('a token without exp is refused', async () => {
+    const res = await gw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await hs256({ username: 'a' }, { expiresIn: null })}` } });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { message: string }).message).toContain('exp');
+  });
+
+  it('a malformed Authorization header is a 401 and never falls back to the cookie', async () => {
+    const good = await hs256({ username: 'alice' });
+    const before = up.seen.length;
+    for (const authorization of [`Bearer not-a-jwt x`, `Basic YWxpY2U6cHc=`, `Bearer`, `Bearer ${good}, Bearer ${good}`]) {
+      const res = await gw.fetch('/proxy/public', { headers: { Authorization: authorization, Cookie: `token=${good}` } });
+      expect(res.status, authorization).toBe(401);
+    }
+    expect(up.seen.length).toBe(before);
+  });
+
+  it('two Authorization headers are a 401, not an anonymous caller', async () => {
+    const good = await hs256({ username: 'alice' });
+    const res = await rawRequest(gw.url, 'GET', '/proxy/public', { Authorization: `Bearer ${good}`, authorization: `Bearer ${good}` });
+    expect(res.status).toBe(401);
+  });
+
+  it.each([
+    ['blank', ' '],
+    ['too short', 'short-secret'],
+  ])('a %s JWT_SECRET fails closed with 500 naming the setting', async (_n, secret) => {
+    const weak = await startGateway({ manifests: manifests(up.origin), vars: { JWT_SECRET: secret, AUTH: '' } });
+    try {
+      const res = await weak.fetch('/dist/b/index.js');
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { message: string }).message).toContain('JWT_SECRET must be at least 32 bytes');
+    } finally {
+      await weak.close();
+    }
+  });
+
+  it('JWKS_URL without JWT_ISSUER fails closed with 500', async () => {
+    const open = await startGateway({ manifests: manifests(up.origin), vars: { JWKS_URL: 'http://127.0.0.1:9/jwks', AUTH: '' } });
+    try {
+      const res = await open.fetch('/dist/b/index.js');
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { message: string }).message).toContain('JWT_ISSUER');
+    } finally {
+      await open.close();
+    }
   });
 });

@@ -17,7 +17,7 @@ beforeAll(async () => {
   });
   const u = { url: up.origin };
   gw = await startGateway({
-    vars: { JWT_SECRET, AUTH: '' },
+    vars: { JWT_SECRET, AUTH: '', AUTHZ: 'none' },
     manifests: [
       reverseProxy('order', { matcher: { path: '/proxy/order/*' }, upstream: u, directives: {
         method: 'PUT', stripPathPrefix: '/proxy/order', stripPathSuffix: '.html',

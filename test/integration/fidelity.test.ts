@@ -117,7 +117,7 @@ beforeAll(async () => {
   origin = `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
   const deadPort = await freePort();
   gw = await serveOnWorkerd({
-    vars: { JWT_SECRET, AUTH: '' },
+    vars: { JWT_SECRET, AUTH: '', AUTHZ: 'none' },
     manifests: [
       apiService('api', { group: 'g.io', version: 'v1', url: origin }),
       reverseProxy('proxy', { matcher: { path: '/proxy/*' }, upstream: { url: origin }, directives: { stripPathPrefix: '/proxy', headerDown: ['X-Down yes'], authProxy: true } }),

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoUpstream } from '../../scripts/demo-upstream';
 import { readPointer, readSnapshot } from '../../scripts/exporter/publish';
 import { runExport } from '../../scripts/exporter/run';
-import { kubeSource, listExtensions } from '../../scripts/exporter/sources/kube';
+import { EXTENSION_PLURALS, kubeSource, listKind } from '../../scripts/exporter/sources/kube';
 import { filesTarget } from '../../scripts/exporter/targets/files';
 import { watchAndExport } from '../../scripts/exporter/watch';
 import type { Snapshot } from '../../worker/model/snapshot';
@@ -91,7 +91,7 @@ describe('export from the API server', () => {
     const counting = new Proxy(custom, {
       get: (t, prop) => (prop === 'listClusterCustomObject' ? (...a: unknown[]) => { calls++; return (t.listClusterCustomObject as (...x: unknown[]) => unknown).apply(t, a); } : Reflect.get(t, prop)),
     });
-    const list = await listExtensions(counting, 'ReverseProxy', 'reverseproxies', 5);
+    const list = await listKind(kube.kc, EXTENSION_PLURALS.find((k) => k.kind === 'ReverseProxy')!, 5, counting);
     expect(list.items.filter((i) => String((i.metadata as { name: string }).name).startsWith('page-'))).toHaveLength(23);
     expect(calls).toBe(Math.ceil(list.items.length / 5));
     expect(list.items.every((i) => i.kind === 'ReverseProxy' && i.apiVersion === 'extensions.kubesphere.io/v1alpha1')).toBe(true);
@@ -232,7 +232,7 @@ describe('retries', () => {
     server = fake.server;
     const kc = fake.kc;
     const started = Date.now();
-    const list = await listExtensions(kc.makeApiClient(k8s.CustomObjectsApi), 'ReverseProxy', 'reverseproxies');
+    const list = await listKind(kc, EXTENSION_PLURALS.find((k) => k.kind === 'ReverseProxy')!);
     expect(list).toEqual({ items: [], resourceVersion: '7' });
     expect(requests).toBe(3);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);

@@ -50,7 +50,19 @@ for (const command of ['start', 'run serve'] as const) describe(`npm ${command}`
       const echo = (await res.json()) as { path: string; headers: Record<string, string> };
       expect(echo.path).toBe('/kapis/demo.kubesphere.io/v1alpha1/things');
       expect(echo.headers['x-remote-user']).toBe('admin');
-      expect((await fetch(`${base}/kapis/demo.kubesphere.io/v1alpha1/things`)).status).toBe(401);
+      // KubeSphere's authorization decides: anonymous callers are refused like anyone without a role.
+      expect((await fetch(`${base}/kapis/demo.kubesphere.io/v1alpha1/things`)).status).toBe(403);
+    });
+
+    it('authorizes with the example roles: demo may read, guest may not, an unknown user is not authenticated', async () => {
+      const as = async (user: string, path: string, method = 'GET') =>
+        (await fetch(base + path, { method, headers: { Authorization: `Bearer ${await hs256({ username: user })}` } })).status;
+      expect(await as('demo', '/kapis/demo.kubesphere.io/v1alpha1/things')).toBe(200);
+      expect(await as('demo', '/proxy/demo.kubesphere.io/img/logo.png')).toBe(200);
+      expect(await as('demo', '/kapis/demo.kubesphere.io/v1alpha1/things', 'POST')).toBe(403);
+      expect(await as('demo', '/proxy/demo.kubesphere.io/img/logo.png', 'DELETE')).toBe(403);
+      expect(await as('guest', '/kapis/demo.kubesphere.io/v1alpha1/things')).toBe(403);
+      expect(await as('nobody', '/kapis/demo.kubesphere.io/v1alpha1/things')).toBe(401);
     });
 
     it('proxies the ReverseProxy routes with their directives', async () => {
@@ -84,7 +96,7 @@ describe('npm start with every variable of the contract', () => {
       spec: { matcher: { path: '/proxy/mine/*', method: 'GET' }, upstream: { service: { namespace: 'x', name: 'mine', port: 8443 } }, directives: { authProxy: true } },
     }));
     run = await launch(['start'], {
-      EXTENSIONS_DIR: dir, JWT_SECRET, KS_EDGE_PERSIST_TO: join(dir, 'state'),
+      EXTENSIONS_DIR: dir, JWT_SECRET, AUTHZ: 'none', KS_EDGE_PERSIST_TO: join(dir, 'state'),
       CLUSTER_ORIGIN: `http://127.0.0.1:${extension.port}/{namespace}/{name}/{port}`, CORE_ORIGIN: core.origin,
     });
     base = run.base;
@@ -97,7 +109,7 @@ describe('npm start with every variable of the contract', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('exports EXTENSIONS_DIR, maps through CLUSTER_ORIGIN, verifies with JWT_SECRET, and passes the rest to CORE_ORIGIN', async () => {
+  it('exports EXTENSIONS_DIR, maps through CLUSTER_ORIGIN, verifies with JWT_SECRET, takes AUTHZ, and passes the rest to CORE_ORIGIN', async () => {
     expect(run.output()).not.toContain('demo upstream'); // no demo upstream for a folder of one's own
     const token = await hs256({ username: 'carol' });
     const res = await fetch(`${base}/proxy/mine/a?b=1`, { headers: { Authorization: `Bearer ${token}` } });

@@ -3,10 +3,11 @@ import { SignJWT, generateKeyPair, exportJWK, type JWK } from 'jose';
 
 export const JWT_SECRET = 'test-jwt-secret-of-reasonable-length';
 
-export async function hs256(claims: Record<string, unknown>, opts: { secret?: string; expiresIn?: string | number; notBefore?: string | number } = {}) {
+/** `expiresIn: null` mints a token without `exp`. */
+export async function hs256(claims: Record<string, unknown>, opts: { secret?: string; expiresIn?: string | number | null; notBefore?: string | number } = {}) {
   const jwt = new SignJWT({ token_type: 'access_token', ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt();
-  if (opts.expiresIn !== undefined) jwt.setExpirationTime(opts.expiresIn);
-  else jwt.setExpirationTime('1h');
+  if (opts.expiresIn === undefined) jwt.setExpirationTime('1h');
+  else if (opts.expiresIn !== null) jwt.setExpirationTime(opts.expiresIn);
   if (opts.notBefore !== undefined) jwt.setNotBefore(opts.notBefore);
   return jwt.sign(new TextEncoder().encode(opts.secret ?? JWT_SECRET));
 }

@@ -1,40 +1,61 @@
 /**
- * Authentication runs before dispatch: a present but invalid token is a 401 everywhere, `/dist` included; no token
- * means the anonymous identity, which routes refuse unless annotated `ks-edge.io/allow-anonymous: "true"`.
+ * Authentication runs before dispatch: a present but invalid token is a 401 everywhere, `/dist` included, and so
+ * is the token of a user the cluster has deleted or disabled once the exporter has published that. No token means
+ * the anonymous identity, which authorization (worker/authz/) then decides on.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { kubeStatus } from '../errors';
-import type { Policy } from '../model/snapshot';
-import { ANONYMOUS, authMode } from './identity';
+import type { RouteTable } from '../route-table';
+import { ANONYMOUS, authMode, authzMode, PRE_REGISTRATION_USER, SERVICE_ACCOUNT_PREFIX, type Identity } from './identity';
 import { bearerToken } from './token';
-import { TokenError, verifyToken } from './verify';
+import { keyConfigProblem, TokenError, verifyToken } from './verify';
 
-/** Without any key, a deployment must say AUTH=none, or it serves nothing (fail closed): the 500 to answer. */
+/** Settings that cannot work: the 500 every request gets (fail closed), saying which setting and why. */
 export function authConfigMissing(env: AppEnv['Bindings']): Response | undefined {
-  if (authMode(env) !== 'misconfigured') return undefined;
-  return kubeStatus(500, 'InternalError',
-    'ks-edge authentication is not configured: set JWT_SECRET or JWKS_URL, or AUTH=none to run without authentication');
+  const mode = authMode(env);
+  if (mode === 'misconfigured') {
+    return configError('ks-edge authentication is not configured: set JWT_SECRET or JWKS_URL, or AUTH=none to run without authentication');
+  }
+  if (mode === 'off') return undefined;
+  const problem = keyConfigProblem(env);
+  if (problem) return configError(`ks-edge authentication is misconfigured: ${problem}`);
+  if (authzMode(env) === 'misconfigured') return configError(`ks-edge authorization is misconfigured: AUTHZ must be "kubesphere" or "none", got ${JSON.stringify(env.AUTHZ)}`);
+  return undefined;
 }
+
+const configError = (message: string) => kubeStatus(500, 'InternalError', message);
 
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('identity', ANONYMOUS);
-  const token = authMode(c.env) === 'jwt' ? bearerToken(c.req.raw.headers) : undefined;
-  if (token) {
+  const bearer = authMode(c.env) === 'jwt' ? bearerToken(c.req.raw.headers) : undefined;
+  if (bearer && 'malformed' in bearer) return unauthorized(bearer.malformed);
+  if (bearer) {
+    let identity: Identity;
     try {
-      c.set('identity', await verifyToken(token, c.env));
+      identity = await verifyToken(bearer.token, c.env);
     } catch (e) {
       if (!(e instanceof TokenError)) throw e;
       return unauthorized(e.message);
     }
+    const gone = userRefused(c.get('table'), identity);
+    if (gone) return unauthorized(gone);
+    c.set('identity', identity);
   }
   await next();
 };
 
-export const unauthorized = (why: string) => kubeStatus(401, 'Unauthorized', `Unauthorized: ${why}`);
-
-/** Anonymous callers pass only where the route allows them, or where authentication is off altogether. */
-export function refuseAnonymous(c: Context<AppEnv>, policy: Policy): Response | undefined {
-  if (!c.get('identity').anonymous || policy.allowAnonymous || authMode(c.env) === 'off') return undefined;
-  return unauthorized('this route requires an authenticated user');
+/**
+ * KubeSphere's host checks that a token's User exists and is not Disabled (service accounts and the
+ * pre-registration user are exempt). The edge can once the snapshot carries the users.
+ */
+function userRefused(table: RouteTable | undefined, identity: Identity): string | undefined {
+  const authz = table?.authz;
+  if (!authz || identity.user.startsWith(SERVICE_ACCOUNT_PREFIX) || identity.user === PRE_REGISTRATION_USER) return undefined;
+  const state = authz.userState(identity.user);
+  if (state === undefined) return `User.iam.kubesphere.io ${JSON.stringify(identity.user)} not found`;
+  if (state === 'Disabled') return 'account is not active';
+  return undefined;
 }
+
+export const unauthorized = (why: string) => kubeStatus(401, 'Unauthorized', `Unauthorized: ${why}`);

@@ -1,22 +1,33 @@
 /**
  * Verifies a KubeSphere JWT: HS256 with JWT_SECRET, RS256/ES256 against JWKS_URL (keys cached; an unknown `kid`
- * refetches, so rotation is picked up). `exp`/`nbf` are checked; the user is `username`, else `sub`; a token with a
- * `token_type` other than `access_token` (a refresh token) is refused.
+ * refetches, so rotation is picked up). `exp` is required, `exp`/`nbf` are checked, `iss` must be JWT_ISSUER
+ * (required with JWKS: an identity provider serves many applications) and `aud` JWT_AUDIENCE when set. The user is
+ * `username`, else `sub`; a token with a `token_type` other than `access_token` (a refresh token) is refused.
  *
  * Verified tokens are remembered per isolate (at most 10,000, each until its `exp` but no longer than 60 s), so a
  * client's repeated requests cost a map look-up, not a signature check; the HS256 key is imported once.
  */
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Env } from '../env';
 import { authenticated, type Identity } from './identity';
 
 export class TokenError extends Error {}
 
-const VERIFIED_MAX = 10_000;
+export const VERIFIED_MAX = 10_000;
 const VERIFIED_TTL_MS = 60_000;
+export const MIN_SECRET_BYTES = 32;
 const verified = new Map<string, { identity: Identity; until: number; nbf: number; key: string }>();
 const jwksByUrl = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+/** Why the key settings cannot verify anything, or undefined when they can: the worker then fails closed. */
+export function keyConfigProblem(env: Pick<Env, 'JWT_SECRET' | 'JWKS_URL' | 'JWT_ISSUER'>): string | undefined {
+  if (env.JWT_SECRET !== undefined && env.JWT_SECRET !== '' && new TextEncoder().encode(env.JWT_SECRET.trim()).byteLength < MIN_SECRET_BYTES) {
+    return `JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes (not counting surrounding spaces)`;
+  }
+  if (env.JWKS_URL && !env.JWT_ISSUER) return 'JWKS_URL needs JWT_ISSUER: tokens of other applications of the same identity provider would be accepted';
+  return undefined;
+}
 
 function jwks(env: Env): ReturnType<typeof createRemoteJWKSet> {
   const url = env.JWKS_URL!;
@@ -38,8 +49,8 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-/** What a cached verification was made with: a changed secret or JWKS URL invalidates it. */
-const verifierOf = (env: Env) => `${env.JWT_SECRET ?? ''}\n${env.JWKS_URL ?? ''}`;
+/** What a cached verification was made with: changed keys or claim checks invalidate it. */
+const verifierOf = (env: Env) => [env.JWT_SECRET, env.JWKS_URL, env.JWT_ISSUER, env.JWT_AUDIENCE].map((x) => x ?? '').join('\n');
 
 export async function verifyToken(token: string, env: Env, now = Date.now()): Promise<Identity> {
   const hit = verified.get(token);
@@ -52,12 +63,15 @@ export async function verifyToken(token: string, env: Env, now = Date.now()): Pr
   } catch {
     throw new TokenError('malformed token');
   }
+  const checks: JWTVerifyOptions = { requiredClaims: ['exp'], currentDate: new Date(now) };
+  if (env.JWT_ISSUER) checks.issuer = env.JWT_ISSUER;
+  if (env.JWT_AUDIENCE) checks.audience = env.JWT_AUDIENCE;
   let payload: JWTPayload;
   try {
     if (alg === 'HS256' && env.JWT_SECRET) {
-      ({ payload } = await jwtVerify(token, await hmacKey(env.JWT_SECRET), { algorithms: ['HS256'] }));
+      ({ payload } = await jwtVerify(token, await hmacKey(env.JWT_SECRET), { ...checks, algorithms: ['HS256'] }));
     } else if ((alg === 'RS256' || alg === 'ES256') && env.JWKS_URL) {
-      ({ payload } = await jwtVerify(token, jwks(env), { algorithms: ['RS256', 'ES256'] }));
+      ({ payload } = await jwtVerify(token, jwks(env), { ...checks, algorithms: ['RS256', 'ES256'] }));
     } else {
       throw new TokenError(`token algorithm ${JSON.stringify(alg)} is not accepted`);
     }
@@ -69,13 +83,13 @@ export async function verifyToken(token: string, env: Env, now = Date.now()): Pr
   if (type !== undefined && type !== 'access_token') throw new TokenError(`token_type ${JSON.stringify(type)} is not an access token`);
   const user = typeof payload['username'] === 'string' && payload['username'] ? payload['username'] : payload.sub;
   if (!user) throw new TokenError('token names no user (no "username" or "sub" claim)');
-  const identity = authenticated(user);
+  const identity = authenticated(user, payload.sub);
   remember(token, identity, payload, env, now);
   return identity;
 }
 
 function remember(token: string, identity: Identity, payload: JWTPayload, env: Env, now: number): void {
-  const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
+  const exp = (payload.exp as number) * 1000;
   if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
   verified.set(token, { identity, until: Math.min(exp, now + VERIFIED_TTL_MS), nbf: typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0, key: verifierOf(env) });
 }

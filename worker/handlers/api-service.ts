@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import type { APIServiceRoute } from '../model/snapshot';
 import type { Step } from './step';
-import { refuseAnonymous } from '../auth/middleware';
+import { authorize } from '../authz/guard';
 import { staysWithin } from '../directives/path';
 import { badGateway, pathEscapes, proxyError } from '../errors';
 import { resolveOrigin } from '../proxy/cluster-origin';
@@ -22,7 +22,7 @@ export const apiService: Step = (c) => {
 async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Response> {
   const url = c.get('url');
   if (!staysWithin(url.pathname, `/kapis/${route.group}/${route.version}/`)) return pathEscapes();
-  const refused = refuseAnonymous(c, route.policy);
+  const refused = authorize(c, route.policy.allowAnonymous);
   if (refused) return refused;
   if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `apiService ${route.name} is not available`);
   const origin = resolveOrigin(route.upstream, c.env);

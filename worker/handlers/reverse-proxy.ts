@@ -4,7 +4,7 @@
  * → send → headerDown.
  */
 import type { Step } from './step';
-import { refuseAnonymous } from '../auth/middleware';
+import { authorize } from '../authz/guard';
 import { applyHeaderOps } from '../directives/headers';
 import { applyPathRegexp, applyReplace, applyRewrite, staysWithin, stripPathPrefix, stripPathSuffix, type PathState } from '../directives/path';
 import type { TemplateContext } from '../directives/template';
@@ -20,7 +20,7 @@ export const reverseProxy: Step = async (c) => {
   if (!match) return undefined;
   const { route, matcher } = match;
   if (matcher.endsWith('*') && !staysWithin(url.pathname, matcher.slice(0, -1))) return pathEscapes();
-  const refused = refuseAnonymous(c, route.policy);
+  const refused = authorize(c, route.policy.allowAnonymous);
   if (refused) return refused;
   if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `reverseProxy ${route.name} is not available`);
   const origin = resolveOrigin(route.upstream, c.env);

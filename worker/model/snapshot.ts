@@ -7,6 +7,7 @@
  *             current          → JSON of `Pointer` (written last, so it never names missing data)
  */
 import * as v from 'valibot';
+import { AuthzData } from './authz';
 
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 export const CURRENT_KEY = 'current';
@@ -124,7 +125,8 @@ export const BundleAsset = v.object({
 export type BundleAsset = v.InferOutput<typeof BundleAsset>;
 
 export const ResourceReport = v.object({
-  kind: v.picklist(['APIService', 'JSBundle', 'ReverseProxy']),
+  /** An extension kind, or an IAM kind reported because it has problems or warnings. */
+  kind: v.string(),
   name: v.string(),
   state: v.string(),
   routes: v.array(v.string()),
@@ -141,6 +143,8 @@ export const Snapshot = v.object({
   reverseProxies: v.array(ReverseProxyRoute),
   bundles: v.array(BundleAsset),
   resources: v.array(ResourceReport),
+  /** KubeSphere's IAM data compiled for authorization; absent when the exporter published none. */
+  authz: v.optional(AuthzData),
 });
 export type Snapshot = v.InferOutput<typeof Snapshot>;
 

@@ -1,7 +1,7 @@
 /** A folder of manifests as the source: extensions plus the ConfigMaps and Secrets they name. */
 import type { ConfigMap, Secret } from '../../../worker/model/resources';
 import { readManifestFolder } from '../manifests';
-import { kindOf, nameOf, validate } from '../validate';
+import { iamKindOf, kindOf, nameOf, validate } from '../validate';
 import type { Source, SourceContents } from './source';
 
 export function directorySource(folder: string): Source {
@@ -13,6 +13,7 @@ export function directorySource(folder: string): Source {
       const secrets = new Map<string, Secret | string>();
       const contents: SourceContents = {
         extensions: [],
+        iam: [],
         errors,
         ignored: [],
         reader: {
@@ -23,6 +24,7 @@ export function directorySource(folder: string): Source {
       for (const o of objects) {
         const kind = kindOf(o.doc);
         if (kind === 'APIService' || kind === 'JSBundle' || kind === 'ReverseProxy') contents.extensions.push(o);
+        else if (iamKindOf(o.doc)) contents.iam!.push(o);
         else if (kind === 'ConfigMap' || kind === 'Secret') {
           const meta = o.doc.metadata as { namespace?: unknown } | undefined;
           const key = `${typeof meta?.namespace === 'string' ? meta.namespace : 'default'}/${nameOf(o.doc)}`;
@@ -30,6 +32,11 @@ export function directorySource(folder: string): Source {
           const value = checked.ok ? checked.value : `${kind} ${key} (${o.origin}) is invalid: ${checked.problems.join('; ')}`;
           (kind === 'ConfigMap' ? configMaps : secrets).set(key, value as never);
         } else contents.ignored.push(`${String(o.doc.kind ?? '(no kind)')} ${nameOf(o.doc)} (${o.origin})`);
+      }
+      // A folder without IAM objects publishes no authorization data (rather than an empty set that knows no user).
+      if (contents.iam!.length === 0) {
+        contents.iam = undefined;
+        contents.iamMissing = 'the folder holds no iam.kubesphere.io objects';
       }
       return contents;
     },

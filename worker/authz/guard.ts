@@ -1,0 +1,74 @@
+/**
+ * The authorization step of APIService and ReverseProxy requests (and `/_gateway/status`), SPEC §4:
+ *
+ * - a route annotated `ks-edge.io/allow-anonymous: "true"` is public: no authorization;
+ * - AUTH=none: nobody to authorize; AUTHZ=none: authenticated users pass, anonymous callers get 401;
+ * - otherwise KubeSphere decides: RequestInfo, the always-allowed paths, then RBAC over the snapshot's data.
+ *
+ * The decision is made on the decoded path, as ks-apiserver's. When the path holds an encoded `/` or `\`, the
+ * edge also decides on the path as an upstream that keeps them would see it, and both must allow: routing went
+ * by the encoded form, so authorization must not read a different path than the route that will serve it.
+ */
+import type { Context } from 'hono';
+import { authzMode } from '../auth/identity';
+import { unauthorized } from '../auth/middleware';
+import type { AppEnv } from '../env';
+import { forbidden, requestInfoFailed } from './forbidden';
+import { alwaysAllowed } from './always-allowed';
+import type { AuthzTable, Decision } from './rbac';
+import { decodeBytes, requestInfo, RequestInfoError, type RequestInfo } from './request-info';
+
+const NO_DATA = 'no authorization data is published in the routing snapshot (run the exporter with IAM read access)';
+
+/** Answers the request when it may not go on; undefined when it may. */
+export function authorize(c: Context<AppEnv>, allowAnonymous: boolean): Response | undefined {
+  if (allowAnonymous) return undefined;
+  const identity = c.get('identity');
+  switch (authzMode(c.env)) {
+    case 'off': return undefined;
+    case 'none': return identity.anonymous ? unauthorized('this route requires an authenticated user') : undefined;
+    default: break;
+  }
+  const url = c.get('url');
+  const verdict = authorizeRequest(c.get('table')?.authz, c.req.method, url.pathname, url.search, identity.user, identity.groups);
+  if (verdict.allowed) return undefined;
+  return 'ri' in verdict ? forbidden(verdict.ri, identity.user, verdict.errors, c.req.method) : requestInfoFailed(verdict.path, verdict.error);
+}
+
+export type Verdict =
+  | { allowed: true; reason: string }
+  | { allowed: false; ri: RequestInfo; errors: string[] }
+  | { allowed: false; path: string; error: string };
+
+/** The whole decision for a request as the worker parsed it (`rawPath` percent-encoded, `search` its query). */
+export function authorizeRequest(
+  table: AuthzTable | undefined, method: string, rawPath: string, search: string, user: string, groups: readonly string[],
+): Verdict {
+  let reason = '';
+  for (const path of pathViews(rawPath)) {
+    let ri: RequestInfo;
+    try {
+      ri = requestInfo(method, path, search);
+    } catch (e) {
+      if (!(e instanceof RequestInfoError)) throw e;
+      return { allowed: false, path, error: e.message };
+    }
+    const decision = decide(table, ri, user, groups);
+    if (!decision.allowed) return { allowed: false, ri, errors: decision.errors };
+    reason ||= decision.reason;
+  }
+  return { allowed: true, reason };
+}
+
+export function decide(table: AuthzTable | undefined, ri: RequestInfo, user: string, groups: readonly string[]): Decision {
+  if (alwaysAllowed(ri.path)) return { allowed: true, reason: 'always-allowed path' };
+  if (!table) return { allowed: false, errors: [NO_DATA] };
+  return table.decide(ri, { name: user, groups });
+}
+
+/** The decoded path, and when it differs in its segments, the path with encoded slashes kept as they are. */
+export function pathViews(rawPath: string): string[] {
+  const decoded = decodeBytes(rawPath);
+  if (!/%(2f|5c)/i.test(rawPath)) return [decoded];
+  return [decoded, decodeBytes(rawPath.replace(/%(2f|5c)/gi, '%25$1'))];
+}

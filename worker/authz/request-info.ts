@@ -1,0 +1,234 @@
+/**
+ * ks-apiserver's RequestInfo resolution (kubesphere pkg/apiserver/request/requestinfo.go), which decides what a
+ * request is for authorization: a resource request under /kapis, /apis, /api, /kapi with verb, group, resource,
+ * subresource, name and scope, or a non-resource request whose verb is the raw HTTP method. It works on the
+ * decoded path, as Go's `req.URL.Path` is.
+ *
+ * Left out on purpose: the `labelSelector=kubesphere.io/workspace=…` quirk that turns a watch into a workspace
+ * request (it widens access; the golden set classes it stricter-ok).
+ */
+export type Scope = 'Global' | 'Cluster' | 'Workspace' | 'Namespace' | '';
+
+export interface RequestInfo {
+  isResourceRequest: boolean;
+  isKubernetesRequest: boolean;
+  path: string;
+  verb: string;
+  apiPrefix: string;
+  apiGroup: string;
+  apiVersion: string;
+  namespace: string;
+  workspace: string;
+  cluster: string;
+  resource: string;
+  subresource: string;
+  name: string;
+  scope: Scope;
+}
+
+/** RequestInfo could not be built (`…/v1/watch`, `…/v1/proxy`): ks-apiserver answers 500. */
+export class RequestInfoError extends Error {}
+
+const API_PREFIXES = new Set(['api', 'apis', 'kapis', 'kapi']);
+const GROUPLESS = new Set(['api', 'kapi']);
+const KUBERNETES_PREFIXES = new Set(['api', 'apis']);
+const SPECIAL_VERBS = new Set(['proxy', 'watch']);
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+const GLOBAL_RESOURCES = new Set([
+  'iam.kubesphere.io/users', 'iam.kubesphere.io/globalroles', 'iam.kubesphere.io/globalrolebindings',
+  'tenant.kubesphere.io/workspaces', 'tenant.kubesphere.io/clusters', 'cluster.kubesphere.io/clusters',
+  'cluster.kubesphere.io/labels', 'resources.kubesphere.io/clusters', 'resources.kubesphere.io/labels',
+]);
+const VERB_OF_METHOD: Record<string, string> = { POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+/** `path` is decoded; `search` is the raw query with or without its `?`. */
+export function requestInfo(method: string, path: string, search: string): RequestInfo {
+  const info: RequestInfo = {
+    isResourceRequest: false, isKubernetesRequest: false, path, verb: method, apiPrefix: '', apiGroup: '', apiVersion: '',
+    namespace: '', workspace: '', cluster: '', resource: '', subresource: '', name: '', scope: '',
+  };
+  const trimmed = trimSlashes(path);
+  let parts = trimmed === '' ? [] : trimmed.split('/');
+  if (parts.length < 3) return withKubernetesFlag(info);
+  if (parts[0] === 'clusters') {
+    info.cluster = parts[1]!;
+    info.path = path.startsWith(`/clusters/${info.cluster}`) ? path.slice(`/clusters/${info.cluster}`.length) : path;
+    parts = parts.slice(2);
+  }
+  if (!API_PREFIXES.has(parts[0] ?? '')) return withKubernetesFlag(info);
+  info.apiPrefix = parts[0]!;
+  parts = parts.slice(1);
+  if (info.cluster === '' && parts[0] === 'clusters') {
+    info.cluster = parts[1] ?? '';
+    info.path = info.path.replace(`/clusters/${info.cluster}`, '');
+    if (parts.length > 2) parts = parts.slice(2);
+  }
+  if (!GROUPLESS.has(info.apiPrefix)) {
+    if (parts.length < 3) return withKubernetesFlag(info);
+    info.apiGroup = parts[0]!;
+    parts = parts.slice(1);
+  }
+  info.isResourceRequest = true;
+  info.apiVersion = parts[0] ?? '';
+  parts = parts.slice(1);
+  if (parts.length > 0 && SPECIAL_VERBS.has(parts[0]!)) {
+    if (parts.length < 2) throw new RequestInfoError(`unable to determine kind and namespace from url: ${path}`);
+    info.verb = parts[0]!;
+    parts = parts.slice(1);
+  } else {
+    info.verb = VERB_OF_METHOD[method] ?? '';
+  }
+  if (parts[0] === 'workspaces' || parts[0] === 'workspacetemplates') {
+    if (parts.length > 1) info.workspace = parts[1]!;
+    if (parts.length > 2) parts = parts.slice(2);
+  }
+  if (parts[0] === 'namespaces' && parts.length > 1) {
+    info.namespace = parts[1]!;
+    if (parts.length > 2 && !NAMESPACE_SUBRESOURCES.has(parts[2]!)) parts = parts.slice(2);
+  }
+  if (parts.length >= 3 && info.verb !== 'proxy') info.subresource = parts[2]!;
+  if (parts.length >= 2) info.name = parts[1]!;
+  if (parts.length >= 1) info.resource = parts[0]!;
+  info.scope = scopeOf(info);
+  if (info.name === '' && info.verb === 'get') listOrWatch(info, search);
+  if (info.name === '' && info.verb === 'delete') info.verb = 'deletecollection';
+  return withKubernetesFlag(info);
+}
+
+/** ks-apiserver's deferred rule: the API prefix, or the first segment of a path with one or two segments. */
+function withKubernetesFlag(info: RequestInfo): RequestInfo {
+  let prefix = info.apiPrefix;
+  if (prefix === '') {
+    const parts = trimSlashes(info.path).split('/');
+    if (trimSlashes(info.path) !== '' && parts.length < 3) prefix = parts[0]!;
+  }
+  info.isKubernetesRequest = KUBERNETES_PREFIXES.has(prefix);
+  return info;
+}
+
+function scopeOf(info: RequestInfo): Scope {
+  if (GLOBAL_RESOURCES.has(`${info.apiGroup}/${info.resource}`)) return info.workspace !== '' ? 'Workspace' : 'Global';
+  if (info.namespace !== '') return 'Namespace';
+  if (info.workspace !== '') return 'Workspace';
+  return 'Cluster';
+}
+
+/** A GET without a name is a list, or a watch; `fieldSelector=metadata.name=X` names the object. */
+function listOrWatch(info: RequestInfo, search: string): void {
+  const query = parseQuery(search);
+  const watch = query.get('watch');
+  const isWatch = watch !== undefined && watch[0] !== '0' && watch[0]!.toLowerCase() !== 'false';
+  info.verb = isWatch ? 'watch' : 'list';
+  if (!listOptionsDecode(query)) return;
+  const selector = query.get('fieldSelector')?.[0];
+  const name = selector === undefined ? undefined : exactName(selector);
+  if (name !== undefined && isValidPathSegmentName(name)) info.name = name;
+}
+
+/** Go's url.ParseQuery: `&`-separated pairs; a pair that fails to unescape is dropped. */
+function parseQuery(search: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const pair of search.replace(/^\?/, '').split('&')) {
+    if (pair === '' || pair.includes(';')) continue;
+    const eq = pair.indexOf('=');
+    const key = queryUnescape(eq < 0 ? pair : pair.slice(0, eq));
+    const value = queryUnescape(eq < 0 ? '' : pair.slice(eq + 1));
+    if (key === undefined || value === undefined) continue;
+    const list = out.get(key);
+    if (list) list.push(value);
+    else out.set(key, [value]);
+  }
+  return out;
+}
+
+function queryUnescape(s: string): string | undefined {
+  if (/%(?![0-9a-fA-F]{2})/.test(s)) return undefined;
+  return decodeBytes(s.replace(/\+/g, ' '));
+}
+
+/**
+ * Whether metav1.ListOptions decodes from this query. When it does not, ks-apiserver keeps only the watch flag
+ * and names no object. Checked: the selectors' syntax and the integer fields. A selector this check accepts but
+ * Kubernetes would refuse could name an object KubeSphere would not; the check errs toward refusing.
+ */
+function listOptionsDecode(query: Map<string, string[]>): boolean {
+  for (const key of ['limit', 'timeoutSeconds']) {
+    const v = query.get(key)?.[0];
+    if (v !== undefined && !/^[+-]?\d+$/.test(v)) return false;
+  }
+  const label = query.get('labelSelector')?.[0];
+  if (label !== undefined && !labelSelectorParses(label)) return false;
+  const field = query.get('fieldSelector')?.[0];
+  if (field !== undefined && fieldTerms(field) === undefined) return false;
+  return true;
+}
+
+const LABEL_KEY = '(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?\\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?';
+const LABEL_VALUE = '(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?';
+const LABEL_TERM = new RegExp(
+  `^\\s*(?:!\\s*${LABEL_KEY}|${LABEL_KEY}(?:\\s*(?:==|=|!=)\\s*${LABEL_VALUE}|\\s+(?:in|notin)\\s*\\(\\s*${LABEL_VALUE}(?:\\s*,\\s*${LABEL_VALUE})*\\s*\\)|\\s*(?:<|>)\\s*\\d+)?)\\s*$`,
+);
+
+function labelSelectorParses(selector: string): boolean {
+  if (selector.trim() === '') return true;
+  return splitTerms(selector).every((t) => LABEL_TERM.test(t));
+}
+
+/** Splits on commas outside parentheses. */
+function splitTerms(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '(') depth++;
+    else if (s[i] === ')') depth--;
+    else if (s[i] === ',' && depth === 0) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
+}
+
+/** A field selector's terms (`key=value`, `key==value`, `key!=value`), or undefined when it does not parse. */
+function fieldTerms(selector: string): { key: string; op: string; value: string }[] | undefined {
+  if (selector === '') return [];
+  const out = [];
+  for (const term of selector.split(',')) {
+    const m = /^([^=!]*?)(==|!=|=)(.*)$/.exec(term);
+    if (!m) return undefined;
+    const key = m[1]!.trim();
+    if (key === '') return undefined;
+    out.push({ key, op: m[2]!, value: m[3]!.trim() });
+  }
+  return out;
+}
+
+function exactName(selector: string): string | undefined {
+  const terms = fieldTerms(selector);
+  const t = terms?.find((x) => x.key === 'metadata.name' && (x.op === '=' || x.op === '=='));
+  return t?.value;
+}
+
+/** apimachinery's IsValidPathSegmentName. */
+function isValidPathSegmentName(name: string): boolean {
+  return name !== '.' && name !== '..' && !name.includes('/') && !name.includes('%');
+}
+
+const trimSlashes = (s: string) => s.replace(/^\/+|\/+$/g, '');
+
+/** Percent-decodes into UTF-8 text, leaving malformed escapes as they are. */
+export function decodeBytes(s: string): string {
+  if (!s.includes('%')) return s;
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (s[i] === '%' && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c < 0x80) bytes.push(c);
+    else bytes.push(...new TextEncoder().encode(s[i]!));
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}

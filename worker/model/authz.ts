@@ -1,0 +1,84 @@
+/**
+ * The compiled authorization data in a snapshot: KubeSphere's roles, bindings, users and namespace→workspace map,
+ * prepared by the exporter so the worker evaluates from memory. Routes and permissions travel in one snapshot,
+ * so they always change together.
+ *
+ * Roles are stored once and referenced by index. A binding's `role` is that index, `null` when the role does not
+ * exist (KubeSphere: no rules, no error), or a string when resolving it is an error in KubeSphere (an unsupported
+ * `roleRef.kind`), which ends the walk of that binding list as ks-apiserver's `visitRulesFor` does.
+ */
+import * as v from 'valibot';
+
+const Strings = v.array(v.string());
+
+/** A PolicyRule; absent lists are empty. */
+export const CompiledRule = v.object({
+  verbs: v.optional(Strings),
+  apiGroups: v.optional(Strings),
+  resources: v.optional(Strings),
+  resourceNames: v.optional(Strings),
+  nonResourceURLs: v.optional(Strings),
+});
+export type CompiledRule = v.InferOutput<typeof CompiledRule>;
+
+/** A term of the Rego subset the edge evaluates (see scripts/exporter/authz/rego-parse.ts). */
+export type RegoTerm =
+  | { t: 'value'; v: string | number | boolean | null }
+  | { t: 'array'; items: RegoTerm[] }
+  | { t: 'ref'; head: string; path: RegoPathElement[] }
+  | { t: 'call'; fn: string; args: RegoTerm[] };
+export type RegoPathElement = { key: string } | { any: true };
+export type RegoExpr =
+  | { op: 'eq' | 'neq'; left: RegoTerm; right: RegoTerm }
+  | { op: 'assign'; name: string; value: RegoTerm }
+  | { op: 'test'; term: RegoTerm };
+
+export const RegoTermSchema: v.GenericSchema<RegoTerm> = v.variant('t', [
+  v.object({ t: v.literal('value'), v: v.union([v.string(), v.number(), v.boolean(), v.null()]) }),
+  v.object({ t: v.literal('array'), items: v.array(v.lazy(() => RegoTermSchema)) }),
+  v.object({ t: v.literal('ref'), head: v.string(), path: v.array(v.union([v.object({ key: v.string() }), v.object({ any: v.literal(true) })])) }),
+  v.object({ t: v.literal('call'), fn: v.string(), args: v.array(v.lazy(() => RegoTermSchema)) }),
+]);
+
+export const RegoExprSchema: v.GenericSchema<RegoExpr> = v.variant('op', [
+  v.object({ op: v.picklist(['eq', 'neq']), left: RegoTermSchema, right: RegoTermSchema }),
+  v.object({ op: v.literal('assign'), name: v.string(), value: RegoTermSchema }),
+  v.object({ op: v.literal('test'), term: RegoTermSchema }),
+]);
+
+/** `data.authz.allow` is true when the body of any `allow = true { … }` rule holds (default false). */
+export const RegoProgram = v.object({ allow: v.array(v.array(RegoExprSchema)) });
+export type RegoProgram = v.InferOutput<typeof RegoProgram>;
+
+export const CompiledRole = v.object({
+  /** `Kind/name` (`Role/ns/name`), for reasons and the status page. */
+  ref: v.string(),
+  rules: v.array(CompiledRule),
+  rego: v.optional(RegoProgram),
+});
+export type CompiledRole = v.InferOutput<typeof CompiledRole>;
+
+/** Subjects reduced to what they match: a user name (User, ServiceAccount) or a group name. */
+export const CompiledBinding = v.object({
+  name: v.string(),
+  role: v.union([v.number(), v.null(), v.string()]),
+  users: v.optional(Strings),
+  groups: v.optional(Strings),
+});
+export type CompiledBinding = v.InferOutput<typeof CompiledBinding>;
+
+export const AuthzData = v.object({
+  roles: v.array(CompiledRole),
+  /** In KubeSphere's visiting order (creationTimestamp, then name, descending). */
+  globalRoleBindings: v.array(CompiledBinding),
+  clusterRoleBindings: v.array(CompiledBinding),
+  /** By the binding's `kubesphere.io/workspace` label. */
+  workspaceRoleBindings: v.record(v.string(), v.array(CompiledBinding)),
+  /** By namespace. */
+  roleBindings: v.record(v.string(), v.array(CompiledBinding)),
+  /** Namespace → its `kubesphere.io/workspace` label (namespaces without the label are left out). */
+  namespaceWorkspaces: v.record(v.string(), v.string()),
+  /** User name → `status.state`. A JWT user not listed here does not exist in the cluster. */
+  users: v.record(v.string(), v.string()),
+});
+export type AuthzData = v.InferOutput<typeof AuthzData>;
