@@ -19,13 +19,12 @@ import { EXTENSION_PLURALS, kubeSource, listKind } from '../../scripts/exporter/
 import { filesTarget } from '../../scripts/exporter/targets/files';
 import { watchAndExport } from '../../scripts/exporter/watch';
 import type { Snapshot } from '../../worker/model/snapshot';
-import { apply, remove, startKube, type Kube } from '../support/kube';
+import { apply, kubesphereCrds, remove, startKube, type Kube } from '../support/kube';
 
 let kube: Kube;
 let demo: Awaited<ReturnType<typeof startDemoUpstream>>;
 let dir: string;
 
-const crds = () => readdirSync('config/crds').map((f) => readFileSync(join('config/crds', f), 'utf8')).join('\n---\n');
 const examples = () => readdirSync('config/examples').map((f) => readFileSync(join('config/examples', f), 'utf8')).join('\n---\n');
 const rp = (name: string, path: string, extra: Record<string, unknown> = {}) => JSON.stringify({
   apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxy', metadata: { name, ...extra },
@@ -37,7 +36,7 @@ beforeAll(async () => {
   demo = await startDemoUpstream();
   dir = await mkdtemp(join(tmpdir(), 'ks-edge-kube-kv-'));
   // Right after the CRDs are Established the server may answer 429 for a moment; apply() retries like the exporter.
-  await apply(kube.kc, crds());
+  await apply(kube.kc, kubesphereCrds());
   await apply(kube.kc, examples());
 }, 300_000);
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { runExport, type ExportSummary } from '../../scripts/exporter/run';
 import { directorySource } from '../../scripts/exporter/sources/directory';
+import type { Source } from '../../scripts/exporter/sources/source';
 import { kvNamespaceTarget, localTarget } from '../../scripts/exporter/targets/local';
 import { compatibility } from '../../scripts/serve/workerd-config';
 
@@ -20,6 +21,8 @@ export interface Gateway {
   lastExport: ExportSummary;
   /** Re-exports new manifests into the running gateway's KV. */
   publish(manifests: string): Promise<ExportSummary>;
+  /** Exports another source (a Kubernetes API server) into the running gateway's KV. */
+  publishFrom(source: Source): Promise<ExportSummary>;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
@@ -64,6 +67,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await writeFile(join(manifestDir, 'resources.yaml'), manifests);
       const target = kvNamespaceTarget(await mf.getKVNamespace('KV') as never, 'test KV');
       gateway.lastExport = await runExport({ source: directorySource(manifestDir), target, cluster: 'test', clusterOrigin: opts.clusterOrigin });
+      return gateway.lastExport;
+    },
+    async publishFrom(source) {
+      const target = kvNamespaceTarget(await mf.getKVNamespace('KV') as never, 'test KV');
+      gateway.lastExport = await runExport({ source, target, cluster: 'test', clusterOrigin: opts.clusterOrigin });
       return gateway.lastExport;
     },
     fetch: (path, init) => fetch(url + path, { redirect: 'manual', ...init }),

@@ -3,6 +3,7 @@
  * per test file on free loopback ports; or, when KS_EDGE_TEST_KUBECONFIG names one, another real cluster.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +82,9 @@ async function restrictedFromServiceAccount(kc: k8s.KubeConfig, dir: string): Pr
 /** Creates (or replaces) every object in the YAML, namespaces first; CRDs are waited for until Established. */
 export async function apply(kc: k8s.KubeConfig, yaml: string): Promise<void> {
   const client = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const objects = (k8s.loadAllYaml(yaml) as k8s.KubernetesObject[]).filter(Boolean);
+  // Empty documents (a file that starts with `---`, comments only) would make the client's parser throw.
+  const docs = yaml.split(/^---[ \t]*$/m).filter((d) => d.replace(/^\s*#.*$/gm, '').trim() !== '');
+  const objects = docs.flatMap((d) => k8s.loadAllYaml(d) as k8s.KubernetesObject[]).filter(Boolean);
   for (const ns of new Set(objects.map((o) => o.metadata?.namespace).filter((n): n is string => Boolean(n)))) {
     await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }).catch(() => undefined);
   }
@@ -99,9 +102,15 @@ export async function apply(kc: k8s.KubeConfig, yaml: string): Promise<void> {
   }
 }
 
-export async function remove(kc: k8s.KubeConfig, kind: string, name: string): Promise<void> {
+export async function remove(kc: k8s.KubeConfig, kind: string, name: string, apiVersion = 'extensions.kubesphere.io/v1alpha1'): Promise<void> {
   const client = k8s.KubernetesObjectApi.makeApiClient(kc);
-  await client.delete({ apiVersion: 'extensions.kubesphere.io/v1alpha1', kind, metadata: { name } });
+  await client.delete({ apiVersion, kind, metadata: { name } });
+}
+
+/** KubeSphere's CRDs: the three extension kinds (config/crds) and, for authorization, the IAM kinds. */
+export function kubesphereCrds(): string {
+  const dirs = ['config/crds', 'test/kube-server/crds'];
+  return dirs.flatMap((d) => readdirSync(d).sort().map((f) => readFileSync(join(d, f), 'utf8'))).join('\n---\n');
 }
 
 async function established(kc: k8s.KubeConfig, name: string): Promise<void> {
