@@ -1,7 +1,8 @@
 /**
  * `npm run bench` (`-- --json` for one JSON object as the last line): in one run, interleaved, wrk on 127.0.0.1
- * against ks-edge's production bundle on plain workerd (1,000-resource snapshot; the route uses auth, headerUp,
- * headerDown and stripPathPrefix), a minimal passthrough worker on the same workerd, nginx and Caddy with the
+ * against ks-edge's production bundle on plain workerd (1,000-resource snapshot with 10,000 IAM bindings; the route
+ * uses authentication, KubeSphere's authorization, headerUp, headerDown and stripPathPrefix), the same gateway with
+ * AUTHZ=none, a minimal passthrough worker on the same workerd, nginx and Caddy with the
  * equivalent rules — all in front of one nginx upstream. Then route matching and compilation at 10/1,000/10,000
  * resources, KV reads per request (counted by the worker), and the bundle's gzipped size. Checks the budgets, writes
  * scripts/bench/results.json and results.svg. Needs wrk, nginx and caddy (apt-get install wrk nginx caddy).
@@ -18,6 +19,7 @@ import { filesTarget } from '../exporter/targets/files';
 import { buildBundle } from '../serve/bundle';
 import { compatibility, workerdBinary, writeWorkerdConfig } from '../serve/workerd-config';
 import { pinned, SERVER_CPU, startCaddy, startFloors, startNginxProxy, startUpstream, waitFor, type Running } from './load-targets';
+import { authzBench, syntheticIam } from './authz';
 import { routingBench, SIZES } from './routing';
 import { renderChart } from './chart';
 import { wrk, type WrkResult } from './wrk';
@@ -48,6 +50,16 @@ function manifests(upstreamPort: number): string {
     else if (i % 3 === 1) docs.push({ apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'APIService', metadata: meta(`v1.g-${i}.io`), spec: { group: `g-${i}.io`, version: 'v1', url: `http://127.0.0.1:${upstreamPort}` }, status });
     else docs.push({ apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'JSBundle', metadata: { name: `b-${i}`, labels: { 'kubesphere.io/extension-ref': `b-${i}` } }, spec: { raw: Buffer.from(`b(${i})`).toString('base64') }, status });
   }
+  // KubeSphere's authorization on: 10,000 bindings of other users (scripts/bench/authz.ts), and the bench user's.
+  const iam = 'iam.kubesphere.io/v1beta1';
+  docs.push(...syntheticIam().map((o) => o.doc),
+    { apiVersion: iam, kind: 'User', metadata: { name: 'bench' }, spec: { email: 'bench@x.io' }, status: { state: 'Active' } },
+    { apiVersion: iam, kind: 'GlobalRole', metadata: { name: 'bench-route' }, rules: [{ nonResourceURLs: ['/bench/*'], verbs: ['GET'] }] },
+    { apiVersion: iam, kind: 'GlobalRoleBinding', metadata: { name: 'bench-bench-route' }, roleRef: { apiGroup: 'iam.kubesphere.io', kind: 'GlobalRole', name: 'bench-route' },
+      subjects: [{ apiGroup: 'iam.kubesphere.io', kind: 'User', name: 'bench' }] },
+    { apiVersion: iam, kind: 'GlobalRole', metadata: { name: 'bench-status' }, rules: [{ nonResourceURLs: ['/_gateway/status'], verbs: ['GET'] }] },
+    { apiVersion: iam, kind: 'GlobalRoleBinding', metadata: { name: 'bench-bench-status' }, roleRef: { apiGroup: 'iam.kubesphere.io', kind: 'GlobalRole', name: 'bench-status' },
+      subjects: [{ apiGroup: 'iam.kubesphere.io', kind: 'User', name: 'bench' }] });
   docs.push({
     apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxy', metadata: meta('bench'), status: { state: 'Available' },
     spec: { matcher: { path: '/bench/*', method: 'GET' }, upstream: { url: `http://127.0.0.1:${upstreamPort}` },
@@ -72,7 +84,7 @@ async function main() {
     say('building the production bundle…');
     const bundle = buildBundle();
     const bundleGzip = gzipSync(await readFile(bundle)).length;
-    const [upPort, gwPort, nginxPort, caddyPort, ...floorPorts] = await freePorts(7);
+    const [upPort, gwPort, gwNoAuthzPort, nginxPort, caddyPort, ...floorPorts] = await freePorts(8);
     const { compatibilityDate, compatibilityFlags } = compatibility();
 
     const upstream = await startUpstream(dir, upPort!);
@@ -87,9 +99,14 @@ async function main() {
     await writeWorkerdConfig(config, { bundle, kvDir, port: gwPort!, vars: { JWT_SECRET: SECRET, SNAPSHOT_REFRESH_SECONDS: '10' }, compatibilityDate, compatibilityFlags });
     const gateway: Running = { name: 'ks-edge gateway', url: `http://127.0.0.1:${gwPort}`, proc: spawn(...pinned(SERVER_CPU, workerdBinary(), ['serve', config]), { stdio: 'ignore' }) };
     procs.push(gateway.proc);
+    // The same gateway and snapshot with authorization off (AUTHZ=none): what KubeSphere's authorization costs.
+    const configNoAuthz = join(dir, 'gateway-noauthz.capnp');
+    await writeWorkerdConfig(configNoAuthz, { bundle, kvDir, port: gwNoAuthzPort!, vars: { JWT_SECRET: SECRET, SNAPSHOT_REFRESH_SECONDS: '10', AUTHZ: 'none' }, compatibilityDate, compatibilityFlags });
+    const gatewayNoAuthz: Running = { name: 'gateway AUTHZ=none', url: `http://127.0.0.1:${gwNoAuthzPort}`, proc: spawn(...pinned(SERVER_CPU, workerdBinary(), ['serve', configNoAuthz]), { stdio: 'ignore' }) };
+    procs.push(gatewayNoAuthz.proc);
     const floors = await startFloors(dir, floorPorts, upPort!, compatibilityDate);
     procs.push(floors[0]!.proc);
-    const targets = [gateway, ...floors];
+    const targets = [gateway, gatewayNoAuthz, ...floors];
     // BENCH_WORKERD_ONLY=1 (development): the workerd targets only, no routing micro-benchmark.
     const quick = process.env.BENCH_WORKERD_ONLY === '1';
     if (!quick) {
@@ -137,6 +154,7 @@ async function main() {
     }
     say('route matching and compilation:');
     const routing = await routingBench({ budgetMs: 300, log: say });
+    const authz = authzBench(say);
     const ours = routing.filter((r) => r.name === 'ks-edge RouteTable');
     const byName = Object.fromEntries(load.map((l) => [l.name, l]));
     const result = {
@@ -145,6 +163,10 @@ async function main() {
       nginx_rps: Math.round(byName.nginx!.rps),
       caddy_rps: Math.round(byName.caddy!.rps),
       ratio_vs_passthrough: +(byName['ks-edge gateway']!.rps / pass).toFixed(3),
+      gateway_authz_none_rps: Math.round(byName['gateway AUTHZ=none']!.rps),
+      authz_throughput_ratio: +(byName['ks-edge gateway']!.rps / byName['gateway AUTHZ=none']!.rps).toFixed(3),
+      authz_decision_ns: authz.decision_ns,
+      authz_cold_load_ms: authz.cold_load_ms,
       match_ns: Object.fromEntries(SIZES.map((n) => [String(n), Math.round(ours.find((r) => r.size === n)!.match_ns)])),
       compile_ms: Object.fromEntries(SIZES.map((n) => [String(n), +ours.find((r) => r.size === n)!.compile_ms.toFixed(2)])),
       kv_reads_per_request: (readsAfter.onPath - readsBefore.onPath) / gatewayRequests,
@@ -158,6 +180,9 @@ async function main() {
       ['zero KV reads per request (warm)', result.kv_reads_per_request === 0,
         `${readsAfter.onPath - readsBefore.onPath} on a request's path in ${gatewayRequests} requests (${readsAfter.background - readsBefore.background} background looks at \`current\`, every ${10} s)`],
       ['bundle ≤ 100 KiB gzipped', result.bundle_gzip_bytes <= 100 * 1024, `${(result.bundle_gzip_bytes / 1024).toFixed(1)} KiB`],
+      ['authorization costs ≤ 5% of throughput', result.authz_throughput_ratio >= 0.95, `${result.authz_throughput_ratio} × the same gateway with AUTHZ=none`],
+      ['authorization decision (50 of 10,000 bindings) ≤ 2 µs median', result.authz_decision_ns <= 2000, `${result.authz_decision_ns} ns`],
+      ['cold load of 10,000 routes + 10,000 bindings ≤ 100 ms', result.authz_cold_load_ms <= 100, `${result.authz_cold_load_ms} ms`],
     ] as const;
 
     say('\ntarget                  req/s    p50 ms   p99 ms   × passthrough');

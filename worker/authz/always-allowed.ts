@@ -4,10 +4,12 @@
  */
 const ALWAYS_ALLOWED = ['/oauth/*', '/dist/*', '/.well-known/openid-configuration', '/version', '/metrics', '/livez', '/healthz', '/openapi/v2', '/openapi/v3'];
 
-const prefixes = ALWAYS_ALLOWED.filter((p) => p.endsWith('*')).map((p) => p.slice(1, -1));
-const exact = new Set(ALWAYS_ALLOWED.filter((p) => !p.endsWith('*')).map((p) => p.slice(1)));
+const prefixes = ALWAYS_ALLOWED.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1));
+const exact = new Set(ALWAYS_ALLOWED.filter((p) => !p.endsWith('*')));
 
 export function alwaysAllowed(path: string): boolean {
-  const p = path.replace(/^\//, '');
-  return exact.has(p) || prefixes.some((prefix) => p.startsWith(prefix));
+  const p = path.charCodeAt(0) === 47 ? path : `/${path}`;
+  if (exact.has(p)) return true;
+  for (const prefix of prefixes) if (p.startsWith(prefix)) return true;
+  return false;
 }

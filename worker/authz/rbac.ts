@@ -9,7 +9,8 @@
  * label. A binding whose role cannot be resolved is skipped among GlobalRoleBindings and ends the walk elsewhere,
  * as in KubeSphere.
  */
-import type { AuthzData, CompiledRole } from '../model/authz';
+import type { AuthzData, CompiledRole, RegoProgram } from '../model/authz';
+import { prepareRule, type PreparedRule } from './prepared-rule';
 import { regoAllows } from './rego';
 import type { RequestInfo } from './request-info';
 import { ruleAllows } from './rules';
@@ -19,54 +20,65 @@ export interface Subject { name: string; groups: readonly string[] }
 
 export type Decision = { allowed: true; reason: string } | { allowed: false; errors: string[] };
 
+interface Role { ref: string; rules: PreparedRule[]; rego: RegoProgram | undefined }
+
+/** What one walk of a binding list ended with. */
+type Visit = { allowed: string } | 'next' | 'abort';
+
 export class AuthzTable {
+  private readonly roles: Role[];
   private readonly global: BindingList;
   private readonly cluster: BindingList;
   private readonly workspaces = new Map<string, BindingList>();
   private readonly namespaces = new Map<string, BindingList>();
+  private readonly namespaceWorkspaces: Map<string, string>;
+  private readonly users: Map<string, string>;
 
   constructor(readonly data: AuthzData) {
+    this.roles = data.roles.map((r: CompiledRole) => ({ ref: r.ref, rules: r.rules.map(prepareRule), rego: r.rego }));
     this.global = new BindingList(data.globalRoleBindings);
     this.cluster = new BindingList(data.clusterRoleBindings);
     for (const [ws, list] of Object.entries(data.workspaceRoleBindings)) this.workspaces.set(ws, new BindingList(list));
     for (const [ns, list] of Object.entries(data.roleBindings)) this.namespaces.set(ns, new BindingList(list));
+    this.namespaceWorkspaces = new Map(Object.entries(data.namespaceWorkspaces));
+    this.users = new Map(Object.entries(data.users));
   }
 
+  /** The user's `status.state`; undefined when the cluster has no such user. */
   userState(name: string): string | undefined {
-    return Object.hasOwn(this.data.users, name) ? this.data.users[name] : undefined;
+    return this.users.get(name);
   }
 
   decide(ri: RequestInfo, subject: Subject): Decision {
     const errors: string[] = [];
-    const visit = (list: BindingList | undefined, kind: string, abortOnError: boolean): Decision | 'continue' | 'abort' => {
-      if (!list) return 'continue';
-      for (const b of list.matching(subject.name, subject.groups)) {
-        if (typeof b.role === 'string') {
-          errors.push(b.role);
-          if (abortOnError) return 'abort';
-          continue;
-        }
-        const role = b.role === null ? undefined : this.data.roles[b.role];
-        if (role && this.roleAllows(role, ri, subject)) return { allowed: true, reason: `allowed by ${kind} ${JSON.stringify(b.name)} of ${role.ref}` };
-      }
-      return 'continue';
-    };
-    const steps: [() => BindingList | undefined, string, boolean][] = [[() => this.global, 'GlobalRoleBinding', false]];
+    let v = this.visit(this.global, 'GlobalRoleBinding', false, ri, subject, errors);
+    if (typeof v === 'object') return { allowed: true, reason: v.allowed };
     if (ri.scope !== 'Global') {
-      const ws = ri.scope === 'Namespace' ? this.data.namespaceWorkspaces[ri.namespace] ?? '' : ri.scope === 'Workspace' ? ri.workspace : '';
-      if (ws !== '') steps.push([() => this.workspaces.get(ws), 'WorkspaceRoleBinding', true]);
-      if (ri.scope === 'Namespace') steps.push([() => this.namespaces.get(ri.namespace), 'RoleBinding', true]);
-      steps.push([() => this.cluster, 'ClusterRoleBinding', true]);
-    }
-    for (const [list, kind, abort] of steps) {
-      const r = visit(list(), kind, abort);
-      if (r === 'abort') break;
-      if (r !== 'continue') return r;
+      const ws = ri.scope === 'Namespace' ? this.namespaceWorkspaces.get(ri.namespace) ?? '' : ri.scope === 'Workspace' ? ri.workspace : '';
+      if (ws !== '') v = this.visit(this.workspaces.get(ws), 'WorkspaceRoleBinding', true, ri, subject, errors);
+      if (v === 'next' && ri.scope === 'Namespace') v = this.visit(this.namespaces.get(ri.namespace), 'RoleBinding', true, ri, subject, errors);
+      if (v === 'next') v = this.visit(this.cluster, 'ClusterRoleBinding', true, ri, subject, errors);
+      if (typeof v === 'object') return { allowed: true, reason: v.allowed };
     }
     return { allowed: false, errors };
   }
 
-  private roleAllows(role: CompiledRole, ri: RequestInfo, subject: Subject): boolean {
+  private visit(list: BindingList | undefined, kind: string, abortOnError: boolean, ri: RequestInfo, subject: Subject, errors: string[]): Visit {
+    if (!list) return 'next';
+    for (const i of list.matching(subject.name, subject.groups)) {
+      const b = list.bindings[i]!;
+      if (typeof b.role === 'string') {
+        errors.push(b.role);
+        if (abortOnError) return 'abort';
+        continue;
+      }
+      const role = b.role === null ? undefined : this.roles[b.role];
+      if (role && this.roleAllows(role, ri, subject)) return { allowed: `allowed by ${kind} "${b.name}" of ${role.ref}` };
+    }
+    return 'next';
+  }
+
+  private roleAllows(role: Role, ri: RequestInfo, subject: Subject): boolean {
     if (role.rego && regoAllows(role.rego, regoInput(ri, subject))) return true;
     for (const rule of role.rules) if (ruleAllows(rule, ri)) return true;
     return false;
@@ -83,4 +95,3 @@ function regoInput(ri: RequestInfo, s: Subject) {
     ResourceScope: ri.scope,
   };
 }
-

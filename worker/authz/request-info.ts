@@ -31,7 +31,6 @@ export class RequestInfoError extends Error {}
 
 const API_PREFIXES = new Set(['api', 'apis', 'kapis', 'kapi']);
 const GROUPLESS = new Set(['api', 'kapi']);
-const KUBERNETES_PREFIXES = new Set(['api', 'apis']);
 const SPECIAL_VERBS = new Set(['proxy', 'watch']);
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 const GLOBAL_RESOURCES = new Set([
@@ -49,13 +48,13 @@ export function requestInfo(method: string, path: string, search: string): Reque
   };
   const trimmed = trimSlashes(path);
   let parts = trimmed === '' ? [] : trimmed.split('/');
-  if (parts.length < 3) return withKubernetesFlag(info);
+  if (parts.length < 3) return withKubernetesFlag(info, parts);
   if (parts[0] === 'clusters') {
     info.cluster = parts[1]!;
     info.path = path.startsWith(`/clusters/${info.cluster}`) ? path.slice(`/clusters/${info.cluster}`.length) : path;
     parts = parts.slice(2);
   }
-  if (!API_PREFIXES.has(parts[0] ?? '')) return withKubernetesFlag(info);
+  if (!API_PREFIXES.has(parts[0] ?? '')) return withKubernetesFlag(info, info.cluster === '' ? parts : undefined);
   info.apiPrefix = parts[0]!;
   parts = parts.slice(1);
   if (info.cluster === '' && parts[0] === 'clusters') {
@@ -95,14 +94,17 @@ export function requestInfo(method: string, path: string, search: string): Reque
   return withKubernetesFlag(info);
 }
 
-/** ks-apiserver's deferred rule: the API prefix, or the first segment of a path with one or two segments. */
-function withKubernetesFlag(info: RequestInfo): RequestInfo {
+/**
+ * ks-apiserver's deferred rule: the API prefix, or the first segment of a (cluster-stripped) path of one or two
+ * segments. `parts` are that path's segments when the caller has them at hand.
+ */
+function withKubernetesFlag(info: RequestInfo, parts?: readonly string[]): RequestInfo {
   let prefix = info.apiPrefix;
   if (prefix === '') {
-    const parts = trimSlashes(info.path).split('/');
-    if (trimSlashes(info.path) !== '' && parts.length < 3) prefix = parts[0]!;
+    const p = parts ?? (trimSlashes(info.path) === '' ? [] : trimSlashes(info.path).split('/'));
+    if (p.length > 0 && p.length < 3) prefix = p[0]!;
   }
-  info.isKubernetesRequest = KUBERNETES_PREFIXES.has(prefix);
+  info.isKubernetesRequest = prefix === 'api' || prefix === 'apis';
   return info;
 }
 
@@ -115,6 +117,10 @@ function scopeOf(info: RequestInfo): Scope {
 
 /** A GET without a name is a list, or a watch; `fieldSelector=metadata.name=X` names the object. */
 function listOrWatch(info: RequestInfo, search: string): void {
+  if (search === '' || search === '?') {
+    info.verb = 'list';
+    return;
+  }
   const query = parseQuery(search);
   const watch = query.get('watch');
   const isWatch = watch !== undefined && watch[0] !== '0' && watch[0]!.toLowerCase() !== 'false';
@@ -216,7 +222,14 @@ function isValidPathSegmentName(name: string): boolean {
   return name !== '.' && name !== '..' && !name.includes('/') && !name.includes('%');
 }
 
-const trimSlashes = (s: string) => s.replace(/^\/+|\/+$/g, '');
+/** Go's strings.Trim(s, "/"). */
+function trimSlashes(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && s.charCodeAt(start) === 47) start++;
+  while (end > start && s.charCodeAt(end - 1) === 47) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
 
 /** Percent-decodes into UTF-8 text, leaving malformed escapes as they are. */
 export function decodeBytes(s: string): string {

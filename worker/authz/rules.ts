@@ -4,46 +4,47 @@
  * Comparisons are exact and case-sensitive; a non-resource verb is the raw HTTP method (`GET`, not `get`).
  */
 import type { CompiledRule } from '../model/authz';
+import { prepareRule, type PreparedRule } from './prepared-rule';
 import type { RequestInfo } from './request-info';
 
-const NONE: readonly string[] = [];
+type Rule = PreparedRule | CompiledRule;
+const prepared = (r: Rule): PreparedRule => ('anyVerb' in r ? r : prepareRule(r));
 
-export function verbMatches(rule: CompiledRule, verb: string): boolean {
-  for (const v of rule.verbs ?? NONE) if (v === '*' || v === verb) return true;
-  return false;
+export function verbMatches(rule: Rule, verb: string): boolean {
+  const r = prepared(rule);
+  return r.anyVerb || r.verbs.includes(verb);
 }
 
-export function apiGroupMatches(rule: CompiledRule, group: string): boolean {
-  for (const g of rule.apiGroups ?? NONE) if (g === '*' || g === group) return true;
-  return false;
+export function apiGroupMatches(rule: Rule, group: string): boolean {
+  const r = prepared(rule);
+  return r.anyGroup || r.apiGroups.includes(group);
 }
 
-export function resourceMatches(rule: CompiledRule, resource: string, subresource: string): boolean {
+export function resourceMatches(rule: Rule, resource: string, subresource: string): boolean {
+  const r = prepared(rule);
+  if (r.anyResource) return true;
   const combined = subresource === '' ? resource : `${resource}/${subresource}`;
-  for (const r of rule.resources ?? NONE) {
-    if (r === '*' || r === combined) return true;
-    if (subresource !== '' && r.length === subresource.length + 2 && r.startsWith('*/') && r.endsWith(subresource)) return true;
+  for (const x of r.resources) {
+    if (x === combined) return true;
+    if (subresource !== '' && x.length === subresource.length + 2 && x.startsWith('*/') && x.endsWith(subresource)) return true;
   }
   return false;
 }
 
-export function resourceNameMatches(rule: CompiledRule, name: string): boolean {
-  const names = rule.resourceNames ?? NONE;
-  if (names.length === 0) return true;
-  for (const n of names) if (n === name) return true;
-  return false;
+export function resourceNameMatches(rule: Rule, name: string): boolean {
+  const r = prepared(rule);
+  return r.resourceNames.length === 0 || r.resourceNames.includes(name);
 }
 
 /** `*`, the exact path, or a prefix ending in `*` (`/proxy/x/*` matches `/proxy/x/` but not `/proxy/x`). */
-export function nonResourceURLMatches(rule: CompiledRule, path: string): boolean {
-  for (const u of rule.nonResourceURLs ?? NONE) {
-    if (u === '*' || u === path) return true;
-    if (u.endsWith('*') && path.startsWith(u.replace(/\*+$/, ''))) return true;
-  }
+export function nonResourceURLMatches(rule: Rule, path: string): boolean {
+  const r = prepared(rule);
+  if (r.anyURL || r.urls.includes(path)) return true;
+  for (const prefix of r.urlPrefixes) if (path.startsWith(prefix)) return true;
   return false;
 }
 
-export function ruleAllows(rule: CompiledRule, ri: RequestInfo): boolean {
+export function ruleAllows(rule: PreparedRule, ri: RequestInfo): boolean {
   if (ri.isResourceRequest) {
     return verbMatches(rule, ri.verb) && apiGroupMatches(rule, ri.apiGroup)
       && resourceMatches(rule, ri.resource, ri.subresource) && resourceNameMatches(rule, ri.name);

@@ -4,6 +4,8 @@
  */
 import type { CompiledBinding } from '../model/authz';
 
+const NONE: readonly number[] = [];
+
 export class BindingList {
   private readonly byUser = new Map<string, number[]>();
   private readonly byGroup = new Map<string, number[]>();
@@ -15,20 +17,27 @@ export class BindingList {
     });
   }
 
-  /** The bindings whose subjects match the user, in list order. */
-  matching(user: string, groups: readonly string[]): CompiledBinding[] {
-    const lists: number[][] = [];
-    const own = this.byUser.get(user);
-    if (own) lists.push(own);
+  /** Positions of the bindings whose subjects match the user, in list order. */
+  matching(user: string, groups: readonly string[]): readonly number[] {
+    let found: readonly number[] = this.byUser.get(user) ?? NONE;
     for (const g of groups) {
       const l = this.byGroup.get(g);
-      if (l) lists.push(l);
+      if (!l) continue;
+      found = found.length === 0 ? l : mergeSorted(found, l);
     }
-    if (lists.length === 0) return [];
-    if (lists.length === 1) return lists[0]!.map((i) => this.bindings[i]!);
-    const positions = [...new Set(lists.flat())].sort((a, b) => a - b);
-    return positions.map((i) => this.bindings[i]!);
+    return found;
   }
+}
+
+function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i++]! : b[j++]!;
+    if (out[out.length - 1] !== x) out.push(x);
+  }
+  return out;
 }
 
 function push(map: Map<string, number[]>, key: string, i: number): void {
