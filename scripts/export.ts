@@ -21,6 +21,7 @@ import { dryRunTarget, type DryRunTarget } from './exporter/targets/dry-run';
 import { filesTarget } from './exporter/targets/files';
 import type { KvTarget } from './exporter/targets/kv-target';
 import { parseDuration } from '../worker/model/annotations';
+import { redactCredentials } from '../worker/redact';
 
 class UsageError extends Error {}
 
@@ -108,7 +109,7 @@ async function main(): Promise<number> {
         kc: kubeConfig({ kubeconfig: values.kubeconfig, context: values.context }),
         signal: stop.signal,
         resyncMs,
-        log: (line) => console.error(`[watch] ${line}`),
+        log: (line) => console.error(redactCredentials(`[watch] ${line}`)),
         exportOnce: async () => {
           const summary = await runExport({ source, target, cluster, clusterOrigin });
           print(summary);
@@ -134,6 +135,6 @@ main().then(exit, (e: unknown) => {
     return exit(2);
   }
   const known = e instanceof ExportError || (e as Error).constructor?.name?.endsWith('Error');
-  console.error(`export failed, nothing changed: ${known ? (e as Error).message : (e as Error).stack ?? e}`);
+  console.error(redactCredentials(`export failed, nothing changed: ${known ? (e as Error).message : (e as Error).stack ?? e}`));
   exit(1);
 });

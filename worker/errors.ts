@@ -2,6 +2,8 @@
  * Error responses with the bodies KubeSphere's ks-apiserver sends (SPEC §6): proxy failures as `ErrStatus`,
  * authentication and throttling as a Kubernetes `Status`. Upstream errors are never rewritten.
  */
+import { redactCredentials } from './redact';
+
 export type ProxyFailure = 502 | 503 | 504;
 
 const PROXY_REASON: Record<ProxyFailure, string> = {
@@ -17,8 +19,9 @@ const json = (body: unknown, status: number, headers?: HeadersInit) => {
   return new Response(JSON.stringify(body), { status, headers: h });
 };
 
+/** Messages are redacted: a runtime's error text may carry an upstream URL with its credentials. */
 export function proxyError(code: ProxyFailure, message: string): Response {
-  return json({ ErrStatus: { metadata: {}, status: 'Failure', message, reason: PROXY_REASON[code], code } }, code);
+  return json({ ErrStatus: { metadata: {}, status: 'Failure', message: redactCredentials(message), reason: PROXY_REASON[code], code } }, code);
 }
 
 export const badGateway = (cause: string) => proxyError(502, `Error while proxying request: ${cause}`);

@@ -10,8 +10,6 @@
 import { AuthzTable } from './authz/rbac';
 import type { APIServiceRoute, BundleAsset, ReverseProxyRoute, Snapshot } from './model/snapshot';
 
-export const RESERVED_PREFIXES = ['/api/', '/apis/', '/kapis/', '/kapi/', '/oauth/', '/dist/', '/_gateway/'] as const;
-
 interface Candidate { method: string; route: ReverseProxyRoute }
 
 export interface ReverseProxyMatch { route: ReverseProxyRoute; matcher: string }
@@ -96,15 +94,4 @@ function byPriority(a: Candidate, b: Candidate): number {
   const wb = b.method === '*' ? 1 : 0;
   if (wa !== wb) return wa - wb;
   return a.route.name < b.route.name ? -1 : a.route.name > b.route.name ? 1 : 0;
-}
-
-/** Whether a matcher path would claim any reserved path (exactly, as a prefix of one, or under one). */
-export function claimsReservedPath(matcherPath: string): string | undefined {
-  const isPrefix = matcherPath.endsWith('*');
-  const claimed = isPrefix ? matcherPath.slice(0, -1) : matcherPath;
-  for (const reserved of RESERVED_PREFIXES) {
-    if (claimed.startsWith(reserved) || claimed === reserved.slice(0, -1)) return reserved;
-    if (isPrefix && reserved.startsWith(claimed)) return reserved;
-  }
-  return undefined;
 }

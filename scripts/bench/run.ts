@@ -61,7 +61,7 @@ function manifests(upstreamPort: number): string {
     { apiVersion: iam, kind: 'GlobalRoleBinding', metadata: { name: 'bench-bench-status' }, roleRef: { apiGroup: 'iam.kubesphere.io', kind: 'GlobalRole', name: 'bench-status' },
       subjects: [{ apiGroup: 'iam.kubesphere.io', kind: 'User', name: 'bench' }] });
   docs.push({
-    apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxy', metadata: meta('bench'), status: { state: 'Available' },
+    apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxy', metadata: { name: 'bench', annotations: { 'ks-edge.io/claim-path': 'true' } }, status: { state: 'Available' },
     spec: { matcher: { path: '/bench/*', method: 'GET' }, upstream: { url: `http://127.0.0.1:${upstreamPort}` },
       directives: { stripPathPrefix: '/bench', headerUp: ['-Authorization', 'X-Ext bench'], headerDown: ['X-Served-By edge'] } },
   });

@@ -10,10 +10,11 @@ import {
   type ResourceReport, type ReverseProxyRoute, type RouteMatcher, type Snapshot,
 } from '../../worker/model/snapshot';
 import { compileDirectives, DirectiveError, parseMethod } from '../../worker/directives/parse';
-import { claimsReservedPath } from '../../worker/route-table';
+import { redactCredentials } from '../../worker/redact';
 import type { AuthzCompileResult } from './authz/compile';
 import { mainLink } from './bundle-sources';
 import { edgeTlsWarnings, resolveEndpoint } from './endpoint';
+import { pathClaimProblem } from './path-claims';
 
 export const CONSOLE_TARGET_LABEL = 'kubesphere.io/reverse-proxy-target';
 
@@ -38,6 +39,8 @@ export interface CompileInput {
 }
 
 const AVAILABLE = 'Available';
+/** The states KubeSphere's extensions API defines (extensions/v1alpha1 constants); InstallPlans set Available or Disabled. */
+export const KUBESPHERE_STATES = ['Available', 'Disabled', 'Enabled', 'Unavailable'];
 const EMPTY_DIRECTIVES: CompiledDirectives = compileDirectives(undefined);
 const stateOf = (raw: Record<string, unknown>) => {
   const s = (raw.status as { state?: unknown } | undefined)?.state;
@@ -62,7 +65,10 @@ export function compileSnapshot(input: CompileInput): Snapshot {
   for (const c of sorted) {
     const report: ResourceReport = { kind: c.kind, name: c.name, state: stateOf(c.raw), routes: [], problems: [...c.problems], warnings: [...c.warnings] };
     resources.push(report);
-    const policy = policyOf(c.raw, report);
+    if (report.state !== 'Unknown' && !KUBESPHERE_STATES.includes(report.state)) {
+      report.warnings.push(`status.state ${JSON.stringify(report.state)} is not a state KubeSphere sets (${KUBESPHERE_STATES.join(', ')}); only "Available" is routed`);
+    }
+    const { policy, claimPath } = policyOf(c.raw, report);
     const available = report.state === AVAILABLE;
     const invalid = () => `${lowerKind(c.kind)} ${c.name} is invalid: ${report.problems.join('; ')}`;
     const notAvailable = `${lowerKind(c.kind)} ${c.name} is not available`;
@@ -102,7 +108,7 @@ export function compileSnapshot(input: CompileInput): Snapshot {
         report.warnings.push(`labelled ${CONSOLE_TARGET_LABEL}: ks-console, so it is left to the console and not routed at the edge`);
         continue;
       }
-      const matchers = matchersOf(c.value?.spec.matcher ?? (c.raw.spec as { matcher?: unknown } | undefined)?.matcher, report);
+      const matchers = matchersOf(c.value?.spec.matcher ?? (c.raw.spec as { matcher?: unknown } | undefined)?.matcher, report, claimPath);
       if (matchers.length === 0) continue;
       let directives = EMPTY_DIRECTIVES;
       let upstream;
@@ -158,7 +164,21 @@ export function compileSnapshot(input: CompileInput): Snapshot {
     snapshot.authz = input.authz.data;
     resources.push(...input.authz.reports);
   }
-  return snapshot;
+  return withoutCredentials(snapshot);
+}
+
+/**
+ * Reasons and reports end up in the exporter's log, the snapshot, the status page and anonymous 503 bodies: a URL's
+ * user-info and query (a bundle source's password or token) are redacted from every one of them.
+ */
+function withoutCredentials(s: Snapshot): Snapshot {
+  for (const r of s.resources) {
+    r.problems = r.problems.map(redactCredentials);
+    r.warnings = r.warnings.map(redactCredentials);
+  }
+  for (const route of [...s.apiServices, ...s.reverseProxies]) if (route.unavailable) route.unavailable = redactCredentials(route.unavailable);
+  for (const b of s.bundles) if (b.error) b.error = redactCredentials(b.error);
+  return s;
 }
 
 /** Invalid beats not Available beats unhealthy: the reason a 503 names. */
@@ -171,21 +191,25 @@ function availability(ok: boolean, available: boolean, invalid: () => string, no
 
 const lowerKind = (k: Candidate['kind']) => (k === 'APIService' ? 'apiService' : k === 'JSBundle' ? 'jsBundle' : 'reverseProxy');
 
-function policyOf(raw: Record<string, unknown>, report: ResourceReport): Policy {
+function policyOf(raw: Record<string, unknown>, report: ResourceReport): { policy: Policy; claimPath: boolean } {
   const annotations = (raw.metadata as { annotations?: unknown } | undefined)?.annotations;
   const parsed = parsePolicy(isStringMap(annotations) ? annotations : undefined);
   report.problems.push(...parsed.problems);
   report.warnings.push(...parsed.warnings);
-  return parsed.policy;
+  return { policy: parsed.policy, claimPath: parsed.claimPath };
 }
 
 const isStringMap = (x: unknown): x is Record<string, string> =>
   typeof x === 'object' && x !== null && Object.values(x).every((v) => typeof v === 'string');
 
-/** Matchers from a valid or raw spec: paths that claim a reserved prefix are refused and claim nothing. */
-function matchersOf(matcher: unknown, report: ResourceReport): RouteMatcher[] {
+/**
+ * Matchers from a valid or raw spec. A path the resource may not claim (SPEC §2.3) makes it invalid, and it then
+ * claims nothing at all: a reserved path must never answer 503 in the console's place.
+ */
+function matchersOf(matcher: unknown, report: ResourceReport, claimPath: boolean): RouteMatcher[] {
   const list = Array.isArray(matcher) ? matcher : matcher ? [matcher] : [];
   const out: RouteMatcher[] = [];
+  let refused = false;
   for (const m of list as { path?: unknown; method?: unknown }[]) {
     if (typeof m?.path !== 'string') continue;
     const path = m.path;
@@ -197,9 +221,10 @@ function matchersOf(matcher: unknown, report: ResourceReport): RouteMatcher[] {
       report.problems.push(`matcher path ${JSON.stringify(path)}: "*" may only end a path, and "?", "#" or spaces are not allowed`);
       continue;
     }
-    const reserved = claimsReservedPath(path);
-    if (reserved) {
-      report.problems.push(`matcher path ${JSON.stringify(path)} claims the reserved prefix ${reserved}, which ks-edge keeps for itself and KubeSphere`);
+    const unclaimable = pathClaimProblem(path, claimPath);
+    if (unclaimable) {
+      report.problems.push(unclaimable);
+      refused = true;
       continue;
     }
     let method = '*';
@@ -213,7 +238,7 @@ function matchersOf(matcher: unknown, report: ResourceReport): RouteMatcher[] {
     }
     out.push({ path, method });
   }
-  return out;
+  return refused ? [] : out;
 }
 
 function linkOfInvalid(raw: Record<string, unknown>): string[] {

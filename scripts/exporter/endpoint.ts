@@ -4,7 +4,7 @@
  */
 import type { Endpoint } from '../../worker/model/resources';
 import type { Upstream } from '../../worker/model/snapshot';
-import { classifyHost } from './address';
+import { classifyHost, serviceOfHost } from './address';
 
 export interface ResolvedEndpoint {
   /** The full URL, path included (bundle sources use it; routes use only `upstream.origin`). */
@@ -37,8 +37,11 @@ export function resolveEndpoint(e: Endpoint, field: string): ResolvedEndpoint {
   const upstream: Upstream = { origin: url.origin };
   const kind = classifyHost(host);
   if (kind === 'cluster-dns') {
-    const [name = '', namespace = ''] = host.split('.');
+    const { name, namespace } = serviceOfHost(host);
     upstream.cluster = { scheme, name, namespace, port, host };
+    if (!e.service && !/\.svc(\.|$)/.test(host)) {
+      warnings.push(`${field}: ${host} is an in-cluster name (not a public domain): the worker reaches it as Service ${namespace}/${name} through CLUSTER_ORIGIN or the CLUSTER binding`);
+    }
   } else if (kind !== 'public') {
     warnings.push(`${field}: ${host} is a ${kind} address, which the edge cannot reach (use a service and CLUSTER_ORIGIN)`);
   }

@@ -36,7 +36,10 @@ export async function runHealthChecks(candidates: Candidate[], clusterOrigin: st
     const endpoint = candidate.kind === 'APIService' ? candidate.value!.spec : (candidate.value as { spec: { upstream: Parameters<typeof resolveEndpoint>[0] } }).spec.upstream;
     try {
       const { url, upstream } = resolveEndpoint(endpoint, 'upstream');
-      const probeUrl = targetUrl({ url: new URL(check.path, url.origin), upstream, clusterOrigin });
+      // The path is appended to the upstream's origin, never resolved against it: it cannot name another host.
+      const onUpstream = new URL(url.origin + check.path);
+      if (onUpstream.origin !== url.origin) throw new Error(`path ${JSON.stringify(check.path)} leaves the upstream`);
+      const probeUrl = targetUrl({ url: onUpstream, upstream, clusterOrigin });
       const tls = tlsSettings(endpoint);
       const status = await probe(probeUrl, check.timeoutMs, tls.ca ? decodeOnceOrTwice(tls.ca, 'caBundle') : undefined, tls.insecure);
       if (status >= 400) results.set(`${candidate.kind}/${candidate.name}`, `health check GET ${check.path} answered ${status}`);

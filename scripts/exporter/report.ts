@@ -1,4 +1,5 @@
 /** Human-readable output of an export run: each resource with problems or warnings, then one summary line. */
+import { redactCredentials } from '../../worker/redact';
 import type { ExportSummary } from './run';
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
@@ -20,5 +21,5 @@ export function formatSummary(s: ExportSummary, source: string, target: string):
       `wrote ${s.written.length} keys (${kib(s.bytesWritten)}), deleted ${s.deleted.length}; ` +
       `snapshot ${s.snapshot.slice(0, 12)} (${s.changed ? 'published' : 'unchanged'}); ${(s.ms / 1000).toFixed(2)} s`,
   );
-  return lines.join('\n');
+  return redactCredentials(lines.join('\n'));
 }

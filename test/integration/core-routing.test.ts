@@ -133,7 +133,7 @@ describe('ReverseProxy matching and priority', () => {
     await gw.fetch('/kapis/demo.io/v1/things');
     expect(lastSeen(up).headers['x-remote-user']).toBe('system:anonymous'); // the APIService, not the proxy
     const report = gw.lastExport.resources.find((r) => r.name === 'f-reserved')!;
-    expect(report.problems.join()).toContain('reserved prefix /kapis/');
+    expect(report.problems.join()).toContain('claims /kapis/');
     expect(report.routes).toEqual([]);
   });
 

@@ -121,8 +121,8 @@ beforeAll(async () => {
     manifests: [
       apiService('api', { group: 'g.io', version: 'v1', url: origin }),
       reverseProxy('proxy', { matcher: { path: '/proxy/*' }, upstream: { url: origin }, directives: { stripPathPrefix: '/proxy', headerDown: ['X-Down yes'], authProxy: true } }),
-      reverseProxy('timeout', { matcher: { path: '/timeout/*' }, upstream: { url: origin }, directives: { stripPathPrefix: '/timeout' } }, { annotations: { 'ks-edge.io/timeout': '1s' } }),
-      reverseProxy('dead', { matcher: { path: '/dead/*' }, upstream: { url: `http://127.0.0.1:${deadPort}` } }),
+      reverseProxy('timeout', { matcher: { path: '/timeout/*' }, upstream: { url: origin }, directives: { stripPathPrefix: '/timeout' } }, { annotations: { 'ks-edge.io/timeout': '1s', 'ks-edge.io/claim-path': 'true' } }),
+      reverseProxy('dead', { matcher: { path: '/dead/*' }, upstream: { url: `http://127.0.0.1:${deadPort}` } }, { annotations: { 'ks-edge.io/claim-path': 'true' } }),
       jsBundle('big', { raw: BIG_BUNDLE.toString('base64') }, { labels: { 'kubesphere.io/extension-ref': 'big' } }),
     ].join(''),
   });

@@ -88,7 +88,12 @@ describe('rewrite', () => {
     ['exact', ['/old /new'], '/old', '', '/new'],
     ['compared with the cleaned path', ['/a/b /hit'], '/a//x/../b', '', '/hit'],
     ['query only: path kept (Caddy: rewrite /api/* ?a=b)', ['/api/* ?a=b'], '/api/x', 'c=d', '/api/x?a=b'],
-    ['path and query with placeholders', ['/search* /find?q={query}&from={path}'], '/search', 'term=1', '/find?q=term=1&from=/search'],
+    // Caddy's buildQueryString: values are query-escaped, so a placeholder can never add a parameter.
+    ['path and query with placeholders', ['/search* /find?q={query}&from={path}'], '/search', 'term=1', '/find?q=term%3D1&from=%2Fsearch'],
+    ['{query} as a key is the query as sent; empty parts leave no stray &', ['* /index.php?{query}&p={path}'], '/foo/bar', '', '/index.php?p=%2Ffoo%2Fbar'],
+    ['{query} as a key, with a query', ['* /index.php?{query}&p={path}'], '/foo/bar', 'a=1', '/index.php?a=1&p=%2Ffoo%2Fbar'],
+    ['an empty {query} before a literal pair', ['/api_v2/* ?{query}&a=b'], '/api_v2/x', '', '/api_v2/x?a=b'],
+    ['a path placeholder cannot inject a parameter', ['* /index.php?p={path}'], '/a&admin=true', '', '/index.php?p=%2Fa%26admin%3Dtrue'],
     ['path placeholder keeps the path', ['/v1/* /v2{path}'], '/v1/x', 'k=v', '/v2/v1/x?k=v'],
     ['"?" alone clears the query', ['* ?'], '/x', 'a=1', '/x'],
     ['first match wins', ['/a* /first', '/a/b /second'], '/a/b', '', '/first'],

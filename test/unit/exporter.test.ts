@@ -89,7 +89,7 @@ describe('exporter', () => {
 apiVersion: extensions.kubesphere.io/v1alpha1
 kind: ReverseProxy
 metadata: { name: bad-proxy }
-spec: { matcher: { path: /p }, upstream: { url: "http://a" }, directives: { rewrite: ["a b c"] } }
+spec: { matcher: { path: /proxy/p }, upstream: { url: "http://a" }, directives: { rewrite: ["a b c"] } }
 status: { state: Available }
 `);
     const bad = s.resources.find((r) => r.name === 'bad-proxy')!;

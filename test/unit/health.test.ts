@@ -35,9 +35,10 @@ afterAll(async () => {
 
 async function exportNow(clusterOrigin?: string) {
   await writeFile(join(dir, 'm.yaml'), [
-    reverseProxy('rp', { matcher: { path: '/p/*' }, upstream: { url: origin } }, { annotations: { 'ks-edge.io/health-check': 'path=/healthz;interval=10s;timeout=1s' } }),
+    reverseProxy('rp', { matcher: { path: '/proxy/p/*' }, upstream: { url: origin } }, { annotations: { 'ks-edge.io/health-check': 'path=/healthz;interval=10s;timeout=1s' } }),
     apiService('api', { group: 'g.io', version: 'v1', service: { namespace: 'ns', name: 'api', port: 80 } }, { annotations: { 'ks-edge.io/health-check': 'path=/healthz' } }),
-    reverseProxy('slow', { matcher: { path: '/s/*' }, upstream: { url: origin } }, { annotations: { 'ks-edge.io/health-check': 'path=/slow;timeout=200ms' } }),
+    reverseProxy('slow', { matcher: { path: '/proxy/s/*' }, upstream: { url: origin } }, { annotations: { 'ks-edge.io/health-check': 'path=/slow;timeout=200ms' } }),
+    reverseProxy('gone', { matcher: { path: '/proxy/g/*' }, upstream: { url: origin } }, { annotations: { 'ks-edge.io/health-check': 'path=/missing' } }),
   ].join(''));
   const target = filesTarget(join(dir, 'kv'));
   const summary = await runExport({ source: directorySource(dir), target, cluster: 'c', clusterOrigin: clusterOrigin ?? origin });
@@ -52,6 +53,12 @@ describe('health checks', () => {
     expect(snapshot.reverseProxies.find((r) => r.name === 'rp')!.available).toBe(true);
     expect(snapshot.apiServices[0]!.available).toBe(true); // in-cluster service probed through CLUSTER_ORIGIN
     expect(summary.probeIntervalMs).toBe(10_000);
+  });
+
+  it('a 4xx answer is unhealthy too', async () => {
+    healthy = true;
+    const { snapshot } = await exportNow();
+    expect(snapshot.reverseProxies.find((r) => r.name === 'gone')).toMatchObject({ available: false, unavailable: 'reverseProxy gone is unhealthy: health check GET /missing answered 404' });
   });
 
   it('a failing probe makes the route answer 503 with the reason, until it passes again', async () => {
@@ -76,5 +83,9 @@ describe('health checks', () => {
     expect(() => parseHealthCheck('path=healthz')).toThrow('must start with "/"');
     expect(() => parseHealthCheck('path=/h;every=5s')).toThrow('unknown setting "every"');
     expect(() => parseHealthCheck('path=/h;timeout=soon')).toThrow('timeout must be a duration');
+  });
+
+  it.each(['path=//169.254.169.254/latest', 'path=/\\\\evil/x', 'path=/a#b'])('refuses a path that could name another host: %s', (text) => {
+    expect(() => parseHealthCheck(text)).toThrow('must be a path on the upstream');
   });
 });

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileDirectives } from '../../worker/directives/parse';
 import type { ReverseProxyRoute, Snapshot } from '../../worker/model/snapshot';
-import { apiGroupVersionOf, claimsReservedPath, RouteTable } from '../../worker/route-table';
+import { claimsReservedPath, pathClaimProblem } from '../../scripts/exporter/path-claims';
+import { apiGroupVersionOf, RouteTable } from '../../worker/route-table';
 
 const rp = (name: string, ...matchers: [string, string][]): ReverseProxyRoute => ({
   name, available: true, matchers: matchers.map(([path, method]) => ({ path, method })), directives: compileDirectives(undefined),
@@ -55,10 +56,24 @@ describe('APIService and bundle paths', () => {
   });
 });
 
-describe('reserved prefixes', () => {
+describe('paths a ReverseProxy may claim (SPEC §2.3)', () => {
   it.each([
     ['/api/v1/x', '/api/'], ['/apis/*', '/apis/'], ['/kapis', '/kapis/'], ['/kapi/x', '/kapi/'], ['/oauth/token', '/oauth/'],
-    ['/dist/x.js', '/dist/'], ['/_gateway/status', '/_gateway/'], ['/*', '/api/'], ['/ka*', '/kapis/'],
+    ['/dist/x.js', '/dist/'], ['/_gateway/status', '/_gateway/'], ['/ka*', '/kapis/'], ['/login', '/login'], ['/login/*', '/login'],
+    ['/log*', '/login'], ['/logout', '/logout'], ['/pstatic/x', '/pstatic/'], ['/clusters/host/x', '/clusters/'], ['/p*', '/pstatic/'],
+    ['/dashboard', '/dashboard'], ['/favicon.ico', '/favicon.ico'],
   ])('%s claims %s', (path, reserved) => expect(claimsReservedPath(path)).toBe(reserved));
-  it.each(['/proxy/*', '/apix', '/distx/*', '/pstatic/x', '/kapis-like'])('%s is free', (p) => expect(claimsReservedPath(p)).toBeUndefined());
+  it.each(['/proxy/*', '/apix', '/distx/*', '/loginx', '/kapis-like', '/res/a.png'])('%s is not reserved', (p) => expect(claimsReservedPath(p)).toBeUndefined());
+
+  it.each(['/proxy/grafana/*', '/proxy/x', '/res/example.kubesphere.io/images/*'])('%s is open to every extension', (p) => {
+    expect(pathClaimProblem(p, false)).toBeUndefined();
+  });
+  it('other paths need ks-edge.io/claim-path', () => {
+    expect(pathClaimProblem('/grafana/*', false)).toContain('ks-edge.io/claim-path');
+    expect(pathClaimProblem('/grafana/*', true)).toBeUndefined();
+    expect(pathClaimProblem('/proxy', false)).toContain('outside /proxy/ and /res/');
+  });
+  it.each(['/', '/*', '/login', '/kapis/x/*'])('%s can never be claimed, even with the annotation', (p) => {
+    expect(pathClaimProblem(p, true)).toMatch(/can never be claimed/);
+  });
 });

@@ -26,8 +26,8 @@ describe('schema problems name the field', () => {
     [api({ group: 'g', version: 'v1', service: { name: 's', namespace: 'n', port: 70000 } }), 'spec.service.port'],
     [proxy({ upstream: { url: 'http://a' } }), 'spec.matcher'],
     [proxy({ matcher: [], upstream: { url: 'http://a' } }), 'spec.matcher'],
-    [proxy({ matcher: { path: '/p' }, upstream: { url: 'http://a' }, directives: { headerUp: 'X a' } }), 'spec.directives.headerUp'],
-    [proxy({ matcher: { path: '/p' }, upstream: { url: 'http://a' }, directives: { authProxy: 'yes' } }), 'spec.directives.authProxy'],
+    [proxy({ matcher: { path: '/proxy/p' }, upstream: { url: 'http://a' }, directives: { headerUp: 'X a' } }), 'spec.directives.headerUp'],
+    [proxy({ matcher: { path: '/proxy/p' }, upstream: { url: 'http://a' }, directives: { authProxy: 'yes' } }), 'spec.directives.authProxy'],
   ])('%#: %s', (doc, field) => {
     const kind = kindOf(doc)!;
     const r = validate(kind, doc);
@@ -53,23 +53,23 @@ describe('compile problems', () => {
   it('a url must parse', () => expect(problem(api({ group: 'g', version: 'v1', url: 'not a url' }))).toContain('is not a URL'));
   it('a url must be http(s)', () => expect(problem(api({ group: 'g', version: 'v1', url: 'ftp://a' }))).toContain('must be http or https'));
   it('a matcher path must start with /', () => expect(problem(proxy({ matcher: { path: 'p/*' }, upstream: { url: 'http://a' } }))).toContain('must start with "/"'));
-  it('"*" only at the end', () => expect(problem(proxy({ matcher: { path: '/p/*/x' }, upstream: { url: 'http://a' } }))).toContain('"*" may only end a path'));
-  it('a method must be a token', () => expect(problem(proxy({ matcher: { path: '/p', method: 'GE T' }, upstream: { url: 'http://a' } }))).toContain('is not an HTTP method'));
-  it('reserved prefixes', () => expect(problem(proxy({ matcher: { path: '/oauth/*' }, upstream: { url: 'http://a' } }))).toContain('reserved prefix /oauth/'));
+  it('"*" only at the end', () => expect(problem(proxy({ matcher: { path: '/proxy/p/*/x' }, upstream: { url: 'http://a' } }))).toContain('"*" may only end a path'));
+  it('a method must be a token', () => expect(problem(proxy({ matcher: { path: '/proxy/p', method: 'GE T' }, upstream: { url: 'http://a' } }))).toContain('is not an HTTP method'));
+  it('reserved prefixes', () => expect(problem(proxy({ matcher: { path: '/oauth/*' }, upstream: { url: 'http://a' } }))).toContain('claims /oauth/'));
   it('a directive that does not parse quotes the entry', () =>
-    expect(problem(proxy({ matcher: { path: '/p' }, upstream: { url: 'http://a' }, directives: { pathRegexp: ['(unclosed $1'] } }))).toContain('pathRegexp "(unclosed $1"'));
+    expect(problem(proxy({ matcher: { path: '/proxy/p' }, upstream: { url: 'http://a' }, directives: { pathRegexp: ['(unclosed $1'] } }))).toContain('pathRegexp "(unclosed $1"'));
   it('a malformed annotation', () =>
-    expect(problem(proxy({ matcher: { path: '/p' }, upstream: { url: 'http://a' } }, { annotations: { 'ks-edge.io/timeout': 'soon' } }))).toContain('ks-edge.io/timeout'));
+    expect(problem(proxy({ matcher: { path: '/proxy/p' }, upstream: { url: 'http://a' } }, { annotations: { 'ks-edge.io/timeout': 'soon' } }))).toContain('ks-edge.io/timeout'));
 
   it('an invalid route is unavailable with its reason; a valid one not Available says so', () => {
-    const bad = compileOne(proxy({ matcher: { path: '/p' }, upstream: {} })).snapshot.reverseProxies[0]!;
+    const bad = compileOne(proxy({ matcher: { path: '/proxy/p' }, upstream: {} })).snapshot.reverseProxies[0]!;
     expect(bad).toMatchObject({ available: false, unavailable: 'reverseProxy rp is invalid: spec.upstream needs a url or a service' });
-    const off = compileOne({ ...proxy({ matcher: { path: '/p' }, upstream: { url: 'http://a' } }), status: { state: 'Disabled' } }).snapshot.reverseProxies[0]!;
+    const off = compileOne({ ...proxy({ matcher: { path: '/proxy/p' }, upstream: { url: 'http://a' } }), status: { state: 'Disabled' } }).snapshot.reverseProxies[0]!;
     expect(off).toMatchObject({ available: false, unavailable: 'reverseProxy rp is not available' });
   });
 
   it('the ks-console label leaves the route to the console', () => {
-    const { snapshot, report } = compileOne(proxy({ matcher: { path: '/p' }, upstream: { url: 'http://a' } }, { labels: { 'kubesphere.io/reverse-proxy-target': 'ks-console' } }));
+    const { snapshot, report } = compileOne(proxy({ matcher: { path: '/proxy/p' }, upstream: { url: 'http://a' } }, { labels: { 'kubesphere.io/reverse-proxy-target': 'ks-console' } }));
     expect(snapshot.reverseProxies).toEqual([]);
     expect(report.warnings.join()).toContain('left to the console');
   });
@@ -89,9 +89,9 @@ describe('compile problems', () => {
 
 describe('accepted spellings', () => {
   it('insecureSkipTLSVerify, caBudle and a list matcher', () => {
-    const { snapshot, report } = compileOne(proxy({ matcher: [{ path: '/a/*', method: 'get' }, { path: '/b' }], upstream: { url: 'https://x.example', caBudle: 'Zm9v', insecureSkipTLSVerify: true } }));
+    const { snapshot, report } = compileOne(proxy({ matcher: [{ path: '/proxy/a/*', method: 'get' }, { path: '/proxy/b' }], upstream: { url: 'https://x.example', caBudle: 'Zm9v', insecureSkipTLSVerify: true } }));
     expect(report.problems).toEqual([]);
-    expect(snapshot.reverseProxies[0]!.matchers).toEqual([{ path: '/a/*', method: 'GET' }, { path: '/b', method: '*' }]);
+    expect(snapshot.reverseProxies[0]!.matchers).toEqual([{ path: '/proxy/a/*', method: 'GET' }, { path: '/proxy/b', method: '*' }]);
     expect(report.warnings.join('\n')).toMatch(/caBudle is read as caBundle[\s\S]*insecureSkipTLSVerify is read as insecureSkipVerify[\s\S]*not honoured at the edge/);
   });
 

@@ -15,10 +15,10 @@ export function applyHeaderOps(headers: Headers, ops: readonly HeaderOp[], ctx: 
         break;
       }
       case 'set':
-        headers.set(op.name, renderTemplate(op.value, ctx));
+        headers.set(op.name, renderTemplate(op.value, ctx, 'header'));
         break;
       case 'add':
-        headers.append(op.name, renderTemplate(op.value, ctx));
+        headers.append(op.name, renderTemplate(op.value, ctx, 'header'));
         break;
     }
   }

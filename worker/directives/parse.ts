@@ -4,7 +4,8 @@
  * Every function here throws `DirectiveError` on bad input and nothing else.
  */
 import type { Directives } from '../model/resources';
-import type { CompiledDirectives, HeaderOp, PathPattern, RegexpRule, ReplaceRule, RewriteRule } from '../model/snapshot';
+import type { CompiledDirectives, HeaderOp, PathPattern, RegexpRule, ReplaceRule, RewriteRule, Template } from '../model/snapshot';
+import { compileGoRegexp } from './go-regexp';
 import { parseTemplate } from './template';
 
 export class DirectiveError extends Error {}
@@ -124,16 +125,33 @@ export function parseReplace(entry: string): ReplaceRule {
   return { find: template('replace', entry, find), replacement: template('replace', entry, replacement) };
 }
 
+/** A Go (RE2) regular expression, compiled by a linear-time engine, and Go's replacement template as written. */
 export function parsePathRegexp(entry: string): RegexpRule {
   const [source, replacement] = pair('pathRegexp', entry, true);
   try {
-    new RegExp(source, 'g');
+    compileGoRegexp(source);
   } catch (e) {
-    fail('pathRegexp', entry, `invalid regular expression: ${(e as Error).message}`);
+    fail('pathRegexp', entry, `invalid regular expression (RE2 syntax, as Go's): ${(e as Error).message}`);
   }
-  // Go's `${1}` / `${name}` expansion → JavaScript's `$1` / `$<name>`.
-  const js = replacement.replace(/\$\{(\d+)\}/g, '$$$1').replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, '$$<$1>');
-  return { source, replacement: template('pathRegexp', entry, js) };
+  return { source, replacement: goTemplate(entry, replacement) };
+}
+
+/** A replacement whose `${…}` (and `$$`) are Go's expansion, not placeholders; placeholders elsewhere. */
+function goTemplate(entry: string, text: string): Template {
+  const parts: Template = [];
+  const push = (p: Template[number]) => {
+    const last = parts[parts.length - 1];
+    if (typeof p === 'string' && typeof last === 'string') parts[parts.length - 1] = last + p;
+    else parts.push(p);
+  };
+  let at = 0;
+  for (const m of text.matchAll(/\$\$|\$\{[^}]*\}/g)) {
+    for (const p of template('pathRegexp', entry, text.slice(at, m.index))) push(p);
+    push(m[0]);
+    at = m.index! + m[0].length;
+  }
+  for (const p of template('pathRegexp', entry, text.slice(at))) push(p);
+  return parts;
 }
 
 export function parseMethod(method: string): string {

@@ -4,7 +4,8 @@
  */
 import type { PathPattern, RegexpRule, ReplaceRule, RewriteRule } from '../model/snapshot';
 import { globToRegExp } from './parse';
-import { renderTemplate, type TemplateContext } from './template';
+import { compileGoRegexp, goReplaceAll } from './go-regexp';
+import { renderQuery, renderTemplate, type TemplateContext } from './template';
 
 /** Removes `prefix` (unescaped) from the escaped `path`, case-insensitively; unchanged when it does not match. */
 export function stripPathPrefix(path: string, prefix: string): string {
@@ -61,15 +62,27 @@ export function pathPatternMatches(pattern: PathPattern, lowerCleanPath: string)
 /** The mutable part of the request that path directives work on. */
 export interface PathState { path: string; query: string }
 
-/** First matching rule wins: a non-empty path part replaces the path, a `?…` part replaces the query. */
+/**
+ * First matching rule wins: a non-empty path part replaces the path, a `?…` part replaces the query (rendered as
+ * Caddy's buildQueryString). Placeholder values are escaped for where they land; a `?` in the rendered path
+ * starts a query (used only when the rule has none), as in Caddy.
+ */
 export function applyRewrite(state: PathState, rules: readonly RewriteRule[], ctx: TemplateContext): void {
   if (rules.length === 0) return;
   const subject = cleanPath(state.path).toLowerCase();
   for (const rule of rules) {
     if (!pathPatternMatches(rule.pattern, subject)) continue;
     const view = { ...ctx, path: state.path, query: state.query };
-    if (rule.path) state.path = renderTemplate(rule.path, view);
-    if (rule.query) state.query = renderTemplate(rule.query, view);
+    if (rule.path) {
+      let path = renderTemplate(rule.path, view, 'path');
+      const q = path.indexOf('?');
+      if (q >= 0) {
+        if (!rule.query) state.query = path.slice(q + 1);
+        path = path.slice(0, q);
+      }
+      state.path = path.startsWith('/') ? path : `/${path}`;
+    }
+    if (rule.query) state.query = renderQuery(rule.query, view);
     return;
   }
 }
@@ -77,35 +90,51 @@ export function applyRewrite(state: PathState, rules: readonly RewriteRule[], ct
 export function applyReplace(state: PathState, rules: readonly ReplaceRule[], ctx: TemplateContext): void {
   for (const rule of rules) {
     const view = { ...ctx, path: state.path, query: state.query };
-    const find = renderTemplate(rule.find, view);
-    if (find !== '') state.path = state.path.split(find).join(renderTemplate(rule.replacement, view));
+    const find = renderTemplate(rule.find, view, 'path');
+    if (find !== '') state.path = state.path.split(find).join(renderTemplate(rule.replacement, view, 'path'));
   }
 }
 
-const regexpCache = new Map<string, RegExp>();
+/** Go's regexp (RE2, linear time) with Go's replacement template, on the escaped path. */
 export function applyPathRegexp(state: PathState, rules: readonly RegexpRule[], ctx: TemplateContext): void {
   for (const rule of rules) {
-    let re = regexpCache.get(rule.source);
-    if (!re) regexpCache.set(rule.source, (re = new RegExp(rule.source, 'g')));
-    re.lastIndex = 0;
-    state.path = state.path.replace(re, renderTemplate(rule.replacement, { ...ctx, path: state.path, query: state.query }));
+    const template = renderTemplate(rule.replacement, { ...ctx, path: state.path, query: state.query }, 'path');
+    state.path = goReplaceAll(compileGoRegexp(rule.source), state.path, template);
   }
 }
 
 /**
- * The path as an upstream that decodes `%2F`, `%5C` and `%2E` and resolves dot segments would see it. Clients'
- * dot segments are resolved by URL parsing before matching, but encoded ones survive it and could otherwise
- * widen what a matcher claimed (`/p/x/..%2F..%2Fadmin`).
+ * The path as a lenient upstream could resolve it: percent-escapes decoded (repeatedly, for double encoding such as
+ * `%252e`), `\\` read as `/`, `;` path parameters dropped from each segment (Tomcat reads `..;` as `..`), then dot
+ * segments resolved. Clients' plain dot segments are resolved by URL parsing before matching; these forms survive it.
  */
 export function upstreamView(path: string): string {
-  const decoded = path.replace(/%(2f|5c|2e)/gi, (m) => ({ '2f': '/', '5c': '/', '2e': '.' })[m.slice(1).toLowerCase() as '2f' | '5c' | '2e']!)
-    .replace(/\\/g, '/');
-  return cleanPath(decoded);
+  return cleanPath(leniently(path));
+}
+
+function leniently(path: string): string {
+  let decoded = path;
+  for (let i = 0; i < 3 && /%[0-9a-f]{2}/i.test(decoded); i++) decoded = decoded.replace(/%([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+  return decoded.replace(/\\/g, '/').split('/').map((seg) => {
+    const semi = seg.indexOf(';');
+    return semi < 0 ? seg : seg.slice(0, semi);
+  }).join('/');
+}
+
+/** Whether any reading of the path, as above, holds a `.` or `..` segment. */
+export function hasDotSegments(path: string): boolean {
+  if (!/%|\\|;|(^|\/)\.\.?(\/|$)/.test(path)) return false;
+  return leniently(path).split('/').some((seg) => seg === '.' || seg === '..');
+}
+
+/** Whether any reading of the path climbs with a `..` segment: refused once directives have built the path. */
+export function climbs(path: string): boolean {
+  return hasDotSegments(path) && leniently(path).split('/').includes('..');
 }
 
 /** Whether `path`, as an upstream would resolve it, stays under the prefix its route claimed. */
 export function staysWithin(path: string, prefix: string): boolean {
-  if (!/%(2f|5c|2e)|\\|\/\.\.?(\/|$)/i.test(path)) return true;
+  if (!hasDotSegments(path)) return true;
   const seen = upstreamView(path);
   return seen.startsWith(prefix) || `${seen}/` === prefix;
 }

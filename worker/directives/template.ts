@@ -60,10 +60,58 @@ export interface TemplateContext {
   headers: Headers;
 }
 
-export function renderTemplate(template: Template, ctx: TemplateContext): string {
+/**
+ * Where a rendered value lands, which decides how placeholder values are escaped (SPEC §3: nothing a request
+ * supplies may change where it goes):
+ * - `header`: control characters removed (a line break would end the header);
+ * - `path`: escaped as a path segment (`/`, `?`, `#`, `%`, `;`, `$`… encoded), except `{path}` and `{uri}`,
+ *   which are already paths in their escaped form;
+ * - `raw`: as is (templates whose result is only compared, never sent).
+ */
+export type Landing = 'header' | 'path' | 'raw';
+
+export function renderTemplate(template: Template, ctx: TemplateContext, where: Landing = 'raw'): string {
   if (template.length === 1 && typeof template[0] === 'string') return template[0];
   let out = '';
-  for (const part of template) out += typeof part === 'string' ? part : valueOf(part.placeholder, part.arg, ctx);
+  for (const part of template) {
+    if (typeof part === 'string') out += part;
+    else {
+      const value = valueOf(part.placeholder, part.arg, ctx);
+      out += where === 'raw' ? value : where === 'header' ? headerSafe(value)
+        : part.placeholder === 'path' || part.placeholder === 'uri' ? value : escapePathSegment(value);
+    }
+  }
+  return out;
+}
+
+/**
+ * A query template rendered as Caddy's `buildQueryString` does: the template is split at each literal `=` and `&`
+ * into keys and values, placeholder values are query-escaped (so they can never add a parameter), `{query}` in a
+ * key position is the request's query as it is, and empty keys leave no stray `&`.
+ */
+export function renderQuery(template: Template, ctx: TemplateContext): string {
+  let out = '';
+  let component = '';
+  let isKey = true;
+  const emit = (delimiter: '&' | '=' | undefined) => {
+    if (!isKey) out += '=';
+    else if (out.length > 0 && component.length > 0) out += '&';
+    out += component;
+    component = '';
+    isKey = delimiter === '&';
+  };
+  for (const part of template) {
+    if (typeof part !== 'string') {
+      const value = valueOf(part.placeholder, part.arg, ctx);
+      component += part.placeholder === 'query' && isKey ? value : queryEscape(value);
+      continue;
+    }
+    for (const ch of part) {
+      if (ch === '&' || ch === '=') emit(ch);
+      else component += ch;
+    }
+  }
+  emit(undefined);
   return out;
 }
 
@@ -80,4 +128,26 @@ function valueOf(name: string, arg: string | undefined, ctx: TemplateContext): s
     case 'header': return ctx.headers.get(arg ?? '') ?? '';
     default: return '';
   }
+}
+
+const UNRESERVED_SEGMENT = /[A-Za-z0-9\-._~!'()*+,=:@&]/;
+
+/** A value made safe for one path segment: everything but unreserved characters percent-encoded (UTF-8). */
+export function escapePathSegment(value: string): string {
+  let out = '';
+  for (const ch of value) {
+    if (UNRESERVED_SEGMENT.test(ch)) out += ch;
+    else for (const b of new TextEncoder().encode(ch)) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Go's url.QueryEscape: space as `+`, everything but `A-Za-z0-9-_.~` percent-encoded. */
+export function queryEscape(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+');
+}
+
+/** Removes what would break or split a header value: CR, LF, NUL and the other control characters but tab. */
+export function headerSafe(value: string): string {
+  return /[\x00-\x08\x0a-\x1f\x7f]/.test(value) ? value.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '') : value;
 }

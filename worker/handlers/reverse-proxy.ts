@@ -1,17 +1,15 @@
 /**
- * ReverseProxy: the best matching route (SPEC §2) with its directives applied in the SPEC's order:
- * method → stripPathPrefix → stripPathSuffix → headerUp → rewrite → replace → pathRegexp → identity (authProxy)
- * → send → headerDown.
+ * ReverseProxy: the best matching route (SPEC §2), authorized, with its directives applied
+ * (proxy/reverse-proxy-plan.ts), sent, and `headerDown` applied to the response.
  */
 import type { Step } from './step';
 import { authorize } from '../authz/guard';
 import { applyHeaderOps } from '../directives/headers';
-import { applyPathRegexp, applyReplace, applyRewrite, staysWithin, stripPathPrefix, stripPathSuffix, type PathState } from '../directives/path';
-import type { TemplateContext } from '../directives/template';
+import { staysWithin } from '../directives/path';
 import { badGateway, pathEscapes, proxyError } from '../errors';
 import { resolveOrigin } from '../proxy/cluster-origin';
 import { clientResponse, forward } from '../proxy/forward';
-import { setIdentity } from '../proxy/headers';
+import { planReverseProxy } from '../proxy/reverse-proxy-plan';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
 
 export const reverseProxy: Step = async (c) => {
@@ -27,31 +25,16 @@ export const reverseProxy: Step = async (c) => {
   if ('error' in origin) return badGateway(origin.error);
 
   const d = route.directives;
-  const identity = c.get('identity');
-  const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
-  const method = d.method ?? c.req.method;
-  const state: PathState = { path: url.pathname, query: url.search.slice(1) };
-  if (d.stripPathPrefix) state.path = stripPathPrefix(state.path, d.stripPathPrefix);
-  if (d.stripPathSuffix) state.path = stripPathSuffix(state.path, d.stripPathSuffix);
-  const ctx: TemplateContext = {
-    host: url.host, method, path: state.path, query: state.query, scheme: url.protocol.slice(0, -1),
-    remoteHost: c.get('clientIp') ?? '', user: identity.anonymous ? '' : identity.user, headers: c.req.raw.headers,
-  };
-  applyHeaderOps(headers, d.headerUp, ctx);
-  applyRewrite(state, d.rewrite, ctx);
-  applyReplace(state, d.replace, ctx);
-  applyPathRegexp(state, d.pathRegexp, ctx);
-  if (state.path === '') {
-    if (hasNoBody(c.req.method)) return c.redirect(`${url.pathname}/${url.search}`, 301);
-    state.path = '/';
-  }
-  if (d.authProxy) setIdentity(headers, identity.user, identity.group);
-  if (d.wrapTransport) headers.set('x-forwarded-uri', url.pathname + url.search);
+  const plan = planReverseProxy(d, origin.base, {
+    url, method: c.req.method, clientHeaders: c.req.raw.headers, headers: upstreamHeaders(c.req.raw, url, c.get('clientIp')),
+    clientIp: c.get('clientIp'), identity: c.get('identity'),
+  });
+  if ('redirect' in plan) return c.redirect(plan.redirect, 301);
+  if ('refuse' in plan) return plan.refuse === 'path-escapes' ? pathEscapes() : badGateway(`reverseProxy ${route.name}: the directives did not give a path on the upstream`);
 
+  const { method } = plan.send;
   const result = await forward({
-    url: origin.base + state.path + (state.query ? `?${state.query}` : ''),
-    method,
-    headers,
+    ...plan.send,
     body: hasNoBody(method) ? null : c.req.raw.body,
     timeoutMs: route.policy.timeoutMs,
     binding: origin.binding,
@@ -67,6 +50,6 @@ export const reverseProxy: Step = async (c) => {
   if (d.wrapTransport) {
     for (const name of [...down.keys()]) if (name.startsWith('access-control-allow-')) down.delete(name);
   }
-  if (d.headerDown.length) applyHeaderOps(down, d.headerDown, { ...ctx, path: state.path, query: state.query });
+  if (d.headerDown.length) applyHeaderOps(down, d.headerDown, { ...plan.ctx, path: plan.path, query: plan.query });
   return response;
 };

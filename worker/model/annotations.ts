@@ -10,7 +10,13 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /** SPEC §9 annotations not implemented yet: reported as a warning naming the annotation. */
 export const PLANNED_ANNOTATIONS = ['rate-limit', 'circuit-breaker', 'retries', 'redirect'] as const;
 
-export interface PolicyResult { policy: Policy; problems: string[]; warnings: string[] }
+export interface PolicyResult {
+  policy: Policy;
+  /** `ks-edge.io/claim-path: "true"`: the ReverseProxy may claim paths outside /proxy/ and /res/ (export time only). */
+  claimPath: boolean;
+  problems: string[];
+  warnings: string[];
+}
 
 export function parseDuration(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
@@ -24,12 +30,17 @@ export function parsePolicy(annotations: Record<string, string> | undefined): Po
   const policy: Policy = { allowAnonymous: false, timeoutMs: DEFAULT_TIMEOUT_MS };
   const problems: string[] = [];
   const warnings: string[] = [];
+  let claimPath = false;
   for (const [key, value] of Object.entries(annotations ?? {})) {
     if (!key.startsWith(ANNOTATION_PREFIX)) continue;
     const name = key.slice(ANNOTATION_PREFIX.length);
     switch (name) {
       case 'allow-anonymous':
         if (value === 'true' || value === 'false') policy.allowAnonymous = value === 'true';
+        else problems.push(`annotation ${key}: expected "true" or "false", got ${JSON.stringify(value)}`);
+        break;
+      case 'claim-path':
+        if (value === 'true' || value === 'false') claimPath = value === 'true';
         else problems.push(`annotation ${key}: expected "true" or "false", got ${JSON.stringify(value)}`);
         break;
       case 'timeout': {
@@ -52,7 +63,7 @@ export function parsePolicy(annotations: Record<string, string> | undefined): Po
           : `unknown annotation ${key} has no effect`);
     }
   }
-  return { policy, problems, warnings };
+  return { policy, claimPath, problems, warnings };
 }
 
 export const HEALTH_CHECK_ANNOTATION = `${ANNOTATION_PREFIX}health-check`;
@@ -67,6 +78,8 @@ export function parseHealthCheck(text: string): HealthCheck {
     const [k, v] = eq < 0 ? [part, ''] : [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
     if (k === 'path') {
       if (!v.startsWith('/')) throw new Error(`path must start with "/", got ${JSON.stringify(v)}`);
+      // `//host/x` or a backslash would make the probe go to another host.
+      if (v.startsWith('//') || v.includes('\\') || /[\s#]/.test(v)) throw new Error(`path must be a path on the upstream (no leading "//", "\\", spaces or "#"), got ${JSON.stringify(v)}`);
       check.path = v;
     } else if (k === 'interval' || k === 'timeout') {
       const ms = parseDuration(v);

@@ -5,18 +5,30 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding', 'upgrade',
 ]);
 
+/**
+ * Headers a client could use to forge who it is or where its request goes: identity (every `X-Remote-*`), the
+ * original client and URL, and method overrides. Compared with `_` read as `-`, since WSGI/CGI upstreams read
+ * `X_Remote_User` as `X-Remote-User`.
+ */
+const FORGED = new Set(['forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override']);
+
+export function isForged(name: string): boolean {
+  const n = name.includes('_') ? name.replace(/_/g, '-') : name;
+  return n.startsWith('x-remote-') || FORGED.has(n);
+}
+
 export interface Sanitize {
   /** Keep `Upgrade`/`Connection` (a WebSocket handshake). */
   keepUpgrade: boolean;
-  /** Remove client-sent `X-Remote-*` (requests). */
-  dropRemoteIdentity: boolean;
-  /** Remove this cookie from `Cookie` (the session token). */
-  dropCookie?: string;
+  /** Remove client-sent identity and routing headers (requests). */
+  dropForged: boolean;
+  /** Remove these cookies from `Cookie` (the console's session). */
+  dropCookies?: readonly string[];
 }
 
 /**
- * Removes hop-by-hop headers (with those named in `Connection`), and as asked forged identity headers and the
- * session cookie — in one pass, since every Headers call crosses into the runtime.
+ * Removes hop-by-hop headers (with those named in `Connection`), and as asked forged identity and routing headers
+ * and the session cookies — in one pass, since every Headers call crosses into the runtime.
  */
 export function sanitize(headers: Headers, o: Sanitize): void {
   const connection = headers.get('connection');
@@ -26,13 +38,13 @@ export function sanitize(headers: Headers, o: Sanitize): void {
   for (const name of headers.keys()) {
     if (HOP_BY_HOP.has(name)) {
       if (!(o.keepUpgrade && (name === 'upgrade' || name === 'connection'))) doomed.push(name);
-    } else if (o.dropRemoteIdentity && name.startsWith('x-remote-')) doomed.push(name);
+    } else if (o.dropForged && isForged(name)) doomed.push(name);
     else if (name === 'cookie') hasCookie = true;
   }
   for (const name of named) if (!(o.keepUpgrade && name === 'upgrade')) doomed.push(name);
   for (const name of doomed) headers.delete(name);
   if (o.keepUpgrade) headers.set('connection', 'Upgrade');
-  if (hasCookie && o.dropCookie) removeCookie(headers, headers.get('cookie') ?? '', o.dropCookie);
+  if (hasCookie && o.dropCookies?.length) removeCookies(headers, headers.get('cookie') ?? '', o.dropCookies);
 }
 
 /** Hop-by-hop headers of a response: deletes by name, no iteration (nothing here needs a prefix match). */
@@ -53,20 +65,24 @@ export function isWebSocketUpgrade(headers: Headers): boolean {
   return upgrade !== null && upgrade.toLowerCase() === 'websocket';
 }
 
-function removeCookie(headers: Headers, cookie: string, cookieName: string): void {
-  if (!cookie.includes(`${cookieName}=`)) return;
-  const kept = cookie
-    .split(';')
-    .map((s) => s.trim())
-    .filter((pair) => pair && pair.split('=', 1)[0]!.trim() !== cookieName);
-  if (kept.length) headers.set('cookie', kept.join('; '));
+/** Removes the named cookies whatever their spacing (`token =x` is the cookie `token` to browsers and Go). */
+function removeCookies(headers: Headers, cookie: string, names: readonly string[]): void {
+  const pairs = cookie.split(';');
+  const kept = pairs.filter((pair) => {
+    const eq = pair.indexOf('=');
+    return pair.trim() !== '' && !names.includes((eq < 0 ? pair : pair.slice(0, eq)).trim());
+  });
+  if (kept.length === pairs.length) return;
+  if (kept.length) headers.set('cookie', kept.map((p) => p.trim()).join('; '));
   else headers.delete('cookie');
 }
 
-/** X-Forwarded-For is set (never appended to a client's value): the edge knows the client address. */
+/** X-Forwarded-For and X-Real-IP are set (never taken from the client): the edge knows the client address. */
 export function setForwarded(headers: Headers, url: URL, clientIp: string | undefined): void {
-  if (clientIp) headers.set('x-forwarded-for', clientIp);
-  else headers.delete('x-forwarded-for');
+  if (clientIp) {
+    headers.set('x-forwarded-for', clientIp);
+    headers.set('x-real-ip', clientIp);
+  } else headers.delete('x-forwarded-for');
   headers.set('x-forwarded-host', url.host);
   headers.set('x-forwarded-proto', url.protocol === 'https:' ? 'https' : 'http');
 }
