@@ -73,7 +73,7 @@ describe('export from the API server', () => {
     await apply(kube.kc, JSON.stringify({
       apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxy',
       metadata: { name: 'pruned', annotations: { 'ks-edge.io/allow-anonymous': 'true' } },
-      spec: { matcher: { path: '/pruned', method: 'GET' }, upstream: { url: 'https://example.com' }, rateLimit: 5 }, status: { state: 'Available' },
+      spec: { matcher: { path: '/proxy/pruned', method: 'GET' }, upstream: { url: 'https://example.com' }, rateLimit: 5 }, status: { state: 'Available' },
     }));
     const s = await exportTo();
     const report = s.resources.find((r) => r.name === 'pruned')!;
@@ -84,7 +84,7 @@ describe('export from the API server', () => {
   });
 
   it('lists with paging', async () => {
-    await apply(kube.kc, Array.from({ length: 23 }, (_, i) => rp(`page-${i}`, `/page/${i}`)).join('\n---\n'));
+    await apply(kube.kc, Array.from({ length: 23 }, (_, i) => rp(`page-${i}`, `/proxy/page/${i}`)).join('\n---\n'));
     const custom = kube.kc.makeApiClient(k8s.CustomObjectsApi);
     let calls = 0;
     const counting = new Proxy(custom, {
@@ -143,10 +143,10 @@ describe('--watch', () => {
       await until((s) => Boolean(s));
       expect(log.some((l) => l.includes('expired (410), relisting'))).toBe(true);
 
-      await apply(kube.kc, rp('watched', '/watched/a'));
-      await until((s) => s?.reverseProxies.some((r) => r.name === 'watched' && r.matchers[0]!.path === '/watched/a') ?? false);
-      await apply(kube.kc, rp('watched', '/watched/b'));
-      await until((s) => s?.reverseProxies.some((r) => r.name === 'watched' && r.matchers[0]!.path === '/watched/b') ?? false);
+      await apply(kube.kc, rp('watched', '/proxy/watched/a'));
+      await until((s) => s?.reverseProxies.some((r) => r.name === 'watched' && r.matchers[0]!.path === '/proxy/watched/a') ?? false);
+      await apply(kube.kc, rp('watched', '/proxy/watched/b'));
+      await until((s) => s?.reverseProxies.some((r) => r.name === 'watched' && r.matchers[0]!.path === '/proxy/watched/b') ?? false);
       const beforeDelete = exports;
       await remove(kube.kc, 'ReverseProxy', 'watched');
       await until((s) => !(s?.reverseProxies.some((r) => r.name === 'watched') ?? true));
