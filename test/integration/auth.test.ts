@@ -135,7 +135,7 @@ describe('JWKS (RS256/ES256)', () => {
     jwksServer = createServer((_q, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ keys })); });
     await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
     const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
-    jwksGw = await startGateway({ manifests: manifests(up.origin), vars: { JWKS_URL: jwksUrl, JWKS_CACHE_SECONDS: '1', AUTH: '', AUTHZ: 'none', JWT_ISSUER: ISSUER, JWT_AUDIENCE: 'ks-console' } });
+    jwksGw = await startGateway({ manifests: manifests(up.origin), vars: { JWKS_URL: jwksUrl, JWKS_CACHE_SECONDS: '600', AUTH: '', AUTHZ: 'none', JWT_ISSUER: ISSUER, JWT_AUDIENCE: 'ks-console' } });
   });
   afterAll(async () => {
     await jwksGw?.close();
@@ -154,7 +154,8 @@ describe('JWKS (RS256/ES256)', () => {
     }
     const rotated = await keyPair('RS256', 'rsa-2');
     keys = [rotated.jwk];
-    await new Promise((r) => setTimeout(r, 1100)); // past the refetch cooldown
+    // Keys are cached for 600 s, but an unknown kid refetches once the 1 s cooldown has passed.
+    await new Promise((r) => setTimeout(r, 1100));
     const fresh = await jwksGw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await rotated.sign({ username: 'dave', ...OURS })}` } });
     expect(fresh.status).toBe(200);
     expect(last().headers['x-remote-user']).toBe('dave');
@@ -179,6 +180,13 @@ describe('JWKS (RS256/ES256)', () => {
 });
 
 describe('token checks as strict as KubeSphere', () => {
+  it('a verified token is not remembered past its exp', async () => {
+    const t = await hs256({ username: 'alice' }, { expiresIn: Math.floor(Date.now() / 1000) + 2 });
+    expect((await gw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${t}` } })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await gw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${t}` } })).status).toBe(401);
+  });
+
   it('a token without exp is refused', async () => {
     const res = await gw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await hs256({ username: 'a' }, { expiresIn: null })}` } });
     expect(res.status).toBe(401);

@@ -163,6 +163,18 @@ describe('JSBundle', () => {
     expect(await head.text()).toBe('');
   });
 
+  it.each([
+    ['*', '*'], ['a weak match', 'W/{etag}'], ['a list holding it', '"other", {etag} , "x"'], ['a list with the weak form', '"a", W/{etag}'],
+  ])('answers 304 for If-None-Match %s, to GET and HEAD', async (_n, header) => {
+    const etag = (await gw.fetch('/dist/ext-a/index.js')).headers.get('etag')!;
+    for (const method of ['GET', 'HEAD']) {
+      const res = await gw.fetch('/dist/ext-a/index.js', { method, headers: { 'If-None-Match': header.replace('{etag}', etag) } });
+      expect(res.status, `${method} ${header}`).toBe(304);
+      expect(res.headers.get('etag')).toBe(etag);
+    }
+    expect((await gw.fetch('/dist/ext-a/index.js', { headers: { 'If-None-Match': '"other", W/"x"' } })).status).toBe(200);
+  });
+
   it('a bundle that is not Available falls through (here to CORE_ORIGIN)', async () => {
     core.seen.length = 0;
     const res = await gw.fetch('/dist/ext-off/index.js');

@@ -81,6 +81,7 @@ beforeAll(async () => {
         return;
       }
       case '/delay':
+      case '/kapis/slow.io/v1/delay':
         setTimeout(() => res.end('late'), 3000).unref();
         return;
       case '/headers':
@@ -120,6 +121,7 @@ beforeAll(async () => {
     vars: { JWT_SECRET, AUTH: '', AUTHZ: 'none' },
     manifests: [
       apiService('api', { group: 'g.io', version: 'v1', url: origin }),
+      apiService('slow-api', { group: 'slow.io', version: 'v1', url: origin }, { annotations: { 'ks-edge.io/timeout': '1s' } }),
       reverseProxy('proxy', { matcher: { path: '/proxy/*' }, upstream: { url: origin }, directives: { stripPathPrefix: '/proxy', headerDown: ['X-Down yes'], authProxy: true } }),
       reverseProxy('timeout', { matcher: { path: '/timeout/*' }, upstream: { url: origin }, directives: { stripPathPrefix: '/timeout' } }, { annotations: { 'ks-edge.io/timeout': '1s', 'ks-edge.io/claim-path': 'true' } }),
       reverseProxy('dead', { matcher: { path: '/dead/*' }, upstream: { url: `http://127.0.0.1:${deadPort}` } }, { annotations: { 'ks-edge.io/claim-path': 'true' } }),
@@ -230,7 +232,7 @@ describe('bundles', () => {
 
 describe('WebSocket', () => {
   const roundTrip = (path: string, headers: Record<string, string>) => new Promise<{ text: string; binary: Buffer }>((resolve, reject) => {
-    const ws = new WebSocket(`${gw.url.replace('http', 'ws')}${path}`, { headers: { ...headers, 'X-Remote-User': 'forged' } });
+    const ws = new WebSocket(`${gw.url.replace('http', 'ws')}${path}`, { headers: { ...headers, 'X-Remote-User': 'forged', 'X-Remote-Extra-Scopes': 'cluster-admin', 'X_Remote_Group': 'system:masters' } });
     const got: (string | Buffer)[] = [];
     ws.on('open', () => { ws.send('hello'); ws.send(Buffer.from([1, 2, 3]), { binary: true }); });
     ws.on('message', (data, isBinary) => {
@@ -247,6 +249,9 @@ describe('WebSocket', () => {
     const hs = wsHandshakes.at(-1)!;
     expect(hs['x-remote-user']).toBe('alice');
     expect(hs['x-remote-group']).toBe('system:authenticated');
+    // Forged identity headers are removed from an upgrade like from any request, under any spelling.
+    expect(hs['x-remote-extra-scopes']).toBeUndefined();
+    expect(hs['x_remote_group']).toBeUndefined();
   });
 
   it('through a ReverseProxy with headerDown and authProxy', async () => {
@@ -319,6 +324,13 @@ describe('time limits', () => {
     const res = await fetch(`${gw.url}/dead/x`, { headers: auth() });
     expect(res.status).toBe(502);
     expect(((await res.json()) as { ErrStatus: { reason: string; message: string } }).ErrStatus).toMatchObject({ reason: 'BadGateway' });
+  });
+
+  it('ks-edge.io/timeout applies to APIService routes too', async () => {
+    const started = Date.now();
+    const res = await fetch(`${gw.url}/kapis/slow.io/v1/delay`, { headers: auth() });
+    expect(res.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(2500);
   });
 
   it('no response headers within the route timeout is 504', async () => {

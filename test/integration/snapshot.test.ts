@@ -75,6 +75,42 @@ describe('snapshot loading', () => {
     expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
   });
 
+  it('a snapshot whose bytes do not match its key\'s SHA-256 is refused, not loaded', async () => {
+    up = await startUpstream();
+    gw = await startGateway({
+      manifests: reverseProxy('p', { matcher: { path: '/proxy/p/*' }, upstream: { url: up.origin } }),
+      vars: { SNAPSHOT_REFRESH_SECONDS: '0' },
+    });
+    const kv = await gw.mf.getKVNamespace('KV');
+    // A valid snapshot (routing /proxy/q) stored under the hash of other bytes.
+    const other = await gw.publish(reverseProxy('q', { matcher: { path: '/proxy/q/*' }, upstream: { url: up.origin } }));
+    const text = (await kv.get(`snapshot/${other.snapshot}`, 'text'))!;
+    await gw.publish(reverseProxy('p', { matcher: { path: '/proxy/p/*' }, upstream: { url: up.origin } }));
+    expect((await eventually(() => gw!.fetch('/proxy/p/x'), (r) => r.status === 200)).status).toBe(200);
+    const forged = createHash('sha256').update('something else').digest('hex');
+    await kv.put(`snapshot/${forged}`, text);
+    await kv.put('current', JSON.stringify({ snapshot: forged, generatedAt: new Date().toISOString(), cluster: 'x', counts: {} }));
+    const s = await eventually(() => status(gw!), (st) => st.lastError !== null);
+    expect(s.lastError).toContain('does not match its hash');
+    expect((await gw.fetch('/proxy/q/x')).status).toBe(404);
+    expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
+  });
+
+  it('counts KV reads: two on a cold load, none per request, one background look per refresh interval (seconds)', async () => {
+    up = await startUpstream();
+    gw = await startGateway({ manifests: reverseProxy('p', { matcher: { path: '/proxy/p/*' }, upstream: { url: up.origin } }), vars: { SNAPSHOT_REFRESH_SECONDS: '2' } });
+    const counters = async () => {
+      const st = (await (await gw!.fetch('/_gateway/status')).json()) as { kvReads: number; backgroundKvReads: number };
+      return { cold: st.kvReads, background: st.backgroundKvReads };
+    };
+    expect(await counters()).toEqual({ cold: 2, background: 0 });
+    for (let i = 0; i < 20; i++) await gw.fetch('/proxy/p/x');
+    expect(await counters()).toEqual({ cold: 2, background: 0 });
+    await new Promise((r) => setTimeout(r, 2100));
+    await gw.fetch('/proxy/p/x');
+    expect(await eventually(counters, (c) => c.background === 1)).toEqual({ cold: 2, background: 1 });
+  });
+
   it('with no snapshot at all, extension paths answer 503 and CORE_ORIGIN still works', async () => {
     core = await startUpstream();
     gw = await startGateway({ manifests: '', empty: true, vars: { CORE_ORIGIN: core.origin } });

@@ -134,3 +134,45 @@ describe('templates and cleaning', () => {
   });
   it.each([['/a/./b/../c', '/a/c'], ['//a//b/', '/a/b/'], ['/../..', '/'], ['', '/']])('cleanPath(%j) = %j', (p, out) => expect(cleanPath(p)).toBe(out));
 });
+
+describe('placeholders are escaped for where they land', () => {
+  it('{uri} has no trailing "?" without a query, and {http.request.uri} keeps the query', () => {
+    expect(renderTemplate(parseTemplate('{uri}'), ctx({ path: '/a', query: '' }))).toBe('/a');
+    expect(renderTemplate(parseTemplate('{uri}'), ctx({ path: '/a', query: 'x=1' }))).toBe('/a?x=1');
+    expect(renderTemplate(parseTemplate('{http.request.uri}'), ctx({ path: '/a', query: 'x=1' }))).toBe('/a?x=1');
+  });
+  it('a header value in a path is one segment: it cannot add "/", "?", "#" or dot segments', () => {
+    const c = ctx({ headers: new Headers({ 'X-Version': '../../private?x#y' }) });
+    expect(renderTemplate(parseTemplate('/v2/{header.X-Version}'), c, 'path')).toBe('/v2/..%2F..%2Fprivate%3Fx%23y');
+    expect(renderTemplate(parseTemplate('/v2{path}'), ctx({ path: '/a%20b/c' }), 'path')).toBe('/v2/a%20b/c');
+  });
+  it('a header value in a header cannot break the header', () => {
+    const c = ctx({ headers: new Headers({ 'X-In': 'a' }) });
+    c.headers = { get: () => 'evil\r\nX-Injected: 1' } as unknown as Headers;
+    expect(renderTemplate(parseTemplate('v={header.X-In}'), c, 'header')).toBe('v=evilX-Injected: 1');
+  });
+});
+
+describe('pathRegexp is RE2 with Go\'s expansion', () => {
+  const re = (rule: string, path: string) => {
+    const state: PathState = { path, query: '' };
+    applyPathRegexp(state, [parsePathRegexp(rule)], ctx());
+    return state.path;
+  };
+  it.each([
+    ['^/api/(?P<ver>v\\d+)/(.*)$ /$ver/$2', '/api/v1/foo', '/v1/foo'],
+    ['^/api/(?P<ver>v\\d+)/(.*)$ /${ver}_x/$2', '/api/v1/foo', '/v1_x/foo'],
+    ['^/api/(v\\d+)/(.*)$ /$1x', '/api/v1/foo', '/'], // $1x is ${1x}, an unknown group
+    ['^/(a)$ /$$1', '/a', '/$1'],
+    ['a* X', '/baaac', 'X/XbXcX'],
+  ])('%s on %s', (rule, path, out) => expect(re(rule, path)).toBe(out));
+  it('refuses what RE2 refuses (backreferences, lookahead) at export', () => {
+    expect(() => parsePathRegexp('^/(a)\\1$ /x')).toThrow(/RE2 syntax/);
+    expect(() => parsePathRegexp('^/(?=a) /x')).toThrow(/RE2 syntax/);
+  });
+  it('matches in linear time: a catastrophic pattern for a backtracking engine takes milliseconds', () => {
+    const started = performance.now();
+    expect(re('^/redos/(a+)+$ /x', `/redos/${'a'.repeat(5000)}!`)).toBe(`/redos/${'a'.repeat(5000)}!`);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+});

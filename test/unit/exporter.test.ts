@@ -68,6 +68,10 @@ describe('exporter', () => {
     const back = await rollback(target);
     expect(back).toEqual({ snapshot: hashes.at(-2), from: hashes.at(-1) });
     expect((await readPointer(target))!.snapshot).toBe(hashes.at(-2));
+    // The snapshot rolled back from stays kept, first in the history: rolling forward again is possible.
+    expect((await readPointer(target))!.history![0]).toBe(hashes.at(-1));
+    expect(await target.get(`snapshot/${hashes.at(-1)}`)).not.toBeNull();
+    expect(await rollback(target, hashes.at(-1))).toEqual({ snapshot: hashes.at(-1), from: hashes.at(-2) });
     await expect(rollback(target, 'ffff')).rejects.toThrow(/not among the kept ones/);
   });
 

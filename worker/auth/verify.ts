@@ -34,7 +34,9 @@ function jwks(env: Env): ReturnType<typeof createRemoteJWKSet> {
   let set = jwksByUrl.get(url);
   if (!set) {
     const maxAge = Number(env.JWKS_CACHE_SECONDS ?? '600') * 1000;
-    set = createRemoteJWKSet(new URL(url), { cacheMaxAge: maxAge, cooldownDuration: Math.min(30_000, maxAge) });
+    // An unknown `kid` refetches at most once a second (a rotated key is picked up at once, not after the cache
+    // age), so a flood of forged kids costs the identity provider one request a second per isolate.
+    set = createRemoteJWKSet(new URL(url), { cacheMaxAge: maxAge, cooldownDuration: Math.min(1_000, maxAge) });
     jwksByUrl.set(url, set);
   }
   return set;
