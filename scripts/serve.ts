@@ -19,10 +19,14 @@ async function main() {
   const kvDir = join(stateDir, 'kv');
   const local = await prepareLocalGateway(process.env, filesTarget(kvDir));
   const config = join(stateDir, 'config.capnp');
+  // KS_EDGE_ISOLATES=N: N isolates of the gateway on PORT, PORT+1, … sharing the Durable Objects.
+  const isolates = Math.max(1, Number(process.env.KS_EDGE_ISOLATES ?? 1));
+  const fronts = Array.from({ length: isolates - 1 }, (_, i) => Number(local.port) + i + 1);
   await writeWorkerdConfig(config, {
-    bundle, kvDir, port: Number(local.port), vars: local.vars, ...compatibility(),
+    bundle, kvDir, port: Number(local.port), vars: local.vars, ...compatibility(), doDir: join(stateDir, 'do'), fronts,
   });
-  console.log(`serving ${bundle} on plain workerd at http://127.0.0.1:${local.port}`);
+  mkdirSync(join(stateDir, 'do'), { recursive: true });
+  console.log(`serving ${bundle} on plain workerd at http://127.0.0.1:${local.port}${fronts.map((p) => `, http://127.0.0.1:${p}`).join('')}`);
   superviseChild(spawn(workerdBinary(), ['serve', config], { stdio: 'inherit' }), local.close);
 }
 

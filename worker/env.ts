@@ -24,6 +24,10 @@ export interface Env {
   CORE_ORIGIN?: string;
   /** How often a warm isolate looks at `current` (default 10). */
   SNAPSHOT_REFRESH_SECONDS?: string;
+  /** Durable Objects counting `ks-edge.io/rate-limit` across isolates (worker/limits/rate-limiter.ts). */
+  RATE_LIMITER?: DurableObjectNamespace<import('./limits/rate-limiter').RateLimiter>;
+  /** Durable Objects holding `ks-edge.io/circuit-breaker` state (worker/limits/circuit-breaker.ts). */
+  CIRCUIT_BREAKER?: DurableObjectNamespace<import('./limits/circuit-breaker').CircuitBreaker>;
 }
 
 import type { Identity } from './auth/identity';

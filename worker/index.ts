@@ -39,3 +39,6 @@ app.onError((err) => {
 });
 
 export default app;
+// Durable Object classes of ks-edge.io/rate-limit and ks-edge.io/circuit-breaker (bound in wrangler.toml).
+export { CircuitBreaker } from './limits/circuit-breaker';
+export { RateLimiter } from './limits/rate-limiter';

@@ -75,6 +75,7 @@ async function freePorts(n: number): Promise<number[]> {
   return [...out];
 }
 
+const mkdirp = async (d: string) => { await mkdir(d, { recursive: true }); return d; };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
@@ -96,12 +97,12 @@ async function main() {
     const kvDir = join(dir, 'kv');
     const exported = await runExport({ source: directorySource(join(dir, 'manifests')), target: filesTarget(kvDir), cluster: 'bench', clusterOrigin: undefined });
     const config = join(dir, 'gateway.capnp');
-    await writeWorkerdConfig(config, { bundle, kvDir, port: gwPort!, vars: { JWT_SECRET: SECRET, SNAPSHOT_REFRESH_SECONDS: '10' }, compatibilityDate, compatibilityFlags });
+    await writeWorkerdConfig(config, { bundle, kvDir, port: gwPort!, vars: { JWT_SECRET: SECRET, SNAPSHOT_REFRESH_SECONDS: '10' }, compatibilityDate, compatibilityFlags, doDir: await mkdirp(join(dir, 'do')) });
     const gateway: Running = { name: 'ks-edge gateway', url: `http://127.0.0.1:${gwPort}`, proc: spawn(...pinned(SERVER_CPU, workerdBinary(), ['serve', config]), { stdio: 'ignore' }) };
     procs.push(gateway.proc);
     // The same gateway and snapshot with authorization off (AUTHZ=none): what KubeSphere's authorization costs.
     const configNoAuthz = join(dir, 'gateway-noauthz.capnp');
-    await writeWorkerdConfig(configNoAuthz, { bundle, kvDir, port: gwNoAuthzPort!, vars: { JWT_SECRET: SECRET, SNAPSHOT_REFRESH_SECONDS: '10', AUTHZ: 'none' }, compatibilityDate, compatibilityFlags });
+    await writeWorkerdConfig(configNoAuthz, { bundle, kvDir, port: gwNoAuthzPort!, vars: { JWT_SECRET: SECRET, SNAPSHOT_REFRESH_SECONDS: '10', AUTHZ: 'none' }, compatibilityDate, compatibilityFlags, doDir: await mkdirp(join(dir, 'do-noauthz')) });
     const gatewayNoAuthz: Running = { name: 'gateway AUTHZ=none', url: `http://127.0.0.1:${gwNoAuthzPort}`, proc: spawn(...pinned(SERVER_CPU, workerdBinary(), ['serve', configNoAuthz]), { stdio: 'ignore' }) };
     procs.push(gatewayNoAuthz.proc);
     const floors = await startFloors(dir, floorPorts, upPort!, compatibilityDate);

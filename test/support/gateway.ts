@@ -56,6 +56,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     ...compatibility(),
     kvNamespaces: { KV: KV_ID },
     kvPersist: join(persist, 'kv'),
+    durableObjects: {
+      RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
+      CIRCUIT_BREAKER: { className: 'CircuitBreaker', useSQLite: true },
+    },
+    durableObjectsPersist: join(persist, 'do'),
     bindings: { AUTH: 'none', SNAPSHOT_REFRESH_SECONDS: '3600', ...(opts.clusterOrigin ? { CLUSTER_ORIGIN: opts.clusterOrigin } : {}), ...opts.vars },
     host: '127.0.0.1',
     port: 0,

@@ -15,6 +15,8 @@ import { compatibility, workerdBinary, writeWorkerdConfig } from '../../scripts/
 export interface Served {
   url: string;
   port: number;
+  /** The other isolates' URLs (ServeOptions.isolates). */
+  fronts: string[];
   process: ChildProcess;
   lastExport: ExportSummary;
   /** Resident memory of the workerd process, in bytes. */
@@ -29,16 +31,30 @@ export const freePort = () => new Promise<number>((resolve) => {
   });
 });
 
-export async function serveOnWorkerd(opts: { manifests: string; vars?: Record<string, string>; clusterOrigin?: string }): Promise<Served> {
+export interface ServeOptions {
+  manifests: string;
+  vars?: Record<string, string>;
+  clusterOrigin?: string;
+  /** More isolates of the same bundle sharing the Durable Objects: their URLs are in `fronts`. */
+  isolates?: number;
+}
+
+export async function serveOnWorkerd(opts: ServeOptions): Promise<Served> {
   const dir = await mkdtemp(join(tmpdir(), 'ks-edge-workerd-'));
   await mkdir(join(dir, 'manifests'));
   await writeFile(join(dir, 'manifests', 'resources.yaml'), opts.manifests);
   const kvDir = join(dir, 'kv');
   const lastExport = await runExport({ source: directorySource(join(dir, 'manifests')), target: filesTarget(kvDir), cluster: 'test', clusterOrigin: opts.clusterOrigin });
   const port = await freePort();
+  const fronts: number[] = [];
+  while (fronts.length < (opts.isolates ?? 1) - 1) {
+    const p = await freePort();
+    if (p !== port && !fronts.includes(p)) fronts.push(p);
+  }
   const config = join(dir, 'config.capnp');
+  await mkdir(join(dir, 'do'));
   await writeWorkerdConfig(config, {
-    bundle: 'dist/index.js', kvDir, port, ...compatibility(),
+    bundle: 'dist/index.js', kvDir, port, ...compatibility(), doDir: join(dir, 'do'), fronts,
     vars: { AUTH: 'none', ...(opts.clusterOrigin ? { CLUSTER_ORIGIN: opts.clusterOrigin } : {}), ...opts.vars },
   });
   const child = spawn(workerdBinary(), ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -54,7 +70,7 @@ export async function serveOnWorkerd(opts: { manifests: string; vars?: Record<st
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    url, port, process: child, lastExport,
+    url, port, fronts: fronts.map((p) => `http://127.0.0.1:${p}`), process: child, lastExport,
     async rss() {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;

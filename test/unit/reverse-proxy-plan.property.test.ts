@@ -11,7 +11,7 @@ import { compileDirectives, DirectiveError } from '../../worker/directives/parse
 import { upstreamView } from '../../worker/directives/path';
 import { planReverseProxy } from '../../worker/proxy/reverse-proxy-plan';
 
-const runs = { numRuns: 3000 };
+const runs = { numRuns: 5000 };
 const BASES = ['http://up.test:8080', 'https://up.test', 'http://127.0.0.1:9095/prefix'];
 
 const nasty = fc.constantFrom(

@@ -20,3 +20,13 @@ describe('an empty path after the directives', () => {
     expect('send' in p && p.send).toMatchObject({ url: 'http://up.test/', method: 'GET' });
   });
 });
+
+describe('a "?" or "#" the directives leave in the path stays in the path', () => {
+  it('pathRegexp to "/..?" cannot climb above the upstream\'s path prefix (found by the property test)', () => {
+    const p = planReverseProxy(compileDirectives({ pathRegexp: ['^/(.*)$ /..?'] }), 'http://up.test/prefix', {
+      url: new URL('http://edge.test/proxy/app/'), method: 'GET', clientHeaders: new Headers(), headers: new Headers(), clientIp: undefined, identity: ANONYMOUS,
+    });
+    expect('send' in p && p.send.url).toBe('http://up.test/prefix/..%3F');
+    expect(new URL((p as { send: { url: string } }).send.url).pathname).toBe('/prefix/..%3F');
+  });
+});

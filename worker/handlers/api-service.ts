@@ -1,6 +1,7 @@
 /**
  * APIService: `/kapis/{group}/{version}/...` to the endpoint's origin with the full request path unchanged, the
- * query as sent, Authorization forwarded and identity headers always set.
+ * query as sent, Authorization forwarded and identity headers always set — once authorized, admitted by the
+ * route's rate limit and circuit, or answered by its redirect.
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
@@ -9,9 +10,11 @@ import type { Step } from './step';
 import { authorize } from '../authz/guard';
 import { staysWithin } from '../directives/path';
 import { badGateway, pathEscapes, proxyError } from '../errors';
+import { admit, settle, withHeaders } from '../limits/route-guard';
 import { resolveOrigin } from '../proxy/cluster-origin';
 import { clientResponse, forward } from '../proxy/forward';
 import { setIdentity } from '../proxy/headers';
+import { redirectResponse, requestContext } from '../proxy/redirect';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
 
 export const apiService: Step = (c) => {
@@ -25,11 +28,19 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
   const refused = authorize(c, route.policy.allowAnonymous);
   if (refused) return refused;
   if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `apiService ${route.name} is not available`);
+  const routeId = `apiService/${route.name}`;
+  const { policy } = route;
+  const admitted = await admit(c, routeId, policy, Boolean(policy.redirect));
+  if ('refused' in admitted) return admitted.refused;
+  const identity = c.get('identity');
+  if (policy.redirect) {
+    const ctx = requestContext(url, c.req.method, c.req.raw.headers, c.get('clientIp'), identity.anonymous ? '' : identity.user);
+    return withHeaders(redirectResponse(policy.redirect, ctx), admitted.headers);
+  }
   const origin = resolveOrigin(route.upstream, c.env);
   if ('error' in origin) return badGateway(origin.error);
 
   const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
-  const identity = c.get('identity');
   setIdentity(headers, identity.user, identity.group);
   const method = c.req.method;
   const result = await forward({
@@ -37,9 +48,11 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
     method,
     headers,
     body: hasNoBody(method) ? null : c.req.raw.body,
-    timeoutMs: route.policy.timeoutMs,
+    timeoutMs: policy.timeoutMs,
     binding: origin.binding,
+    retries: policy.retries,
   });
-  if ('failure' in result) return result.failure;
-  return clientResponse(result.response);
+  settle(c, routeId, policy, 'failure' in result ? undefined : result.response.status, admitted);
+  if ('failure' in result) return withHeaders(result.failure, admitted.headers, result.retried);
+  return withHeaders(clientResponse(result.response), admitted.headers, result.retried);
 }

@@ -3,6 +3,8 @@ import type { Handler } from 'hono';
 import { authMode, authzMode } from '../auth/identity';
 import { authorize } from '../authz/guard';
 import type { AppEnv } from '../env';
+import { circuitStats, knownCircuits } from '../limits/circuits';
+import { limitStats } from '../limits/rate-limit';
 import type { RouteTable } from '../route-table';
 import { snapshotStore } from '../snapshot/store';
 
@@ -16,7 +18,7 @@ export const healthz: Handler<AppEnv> = (c) => {
  * Names every route and upstream, so it is authorized as the non-resource request `GET /_gateway/status`
  * (platform admins have it); with AUTHZ=none it needs an authenticated user.
  */
-export const status: Handler<AppEnv> = (c) => {
+export const status: Handler<AppEnv> = async (c) => {
   const refused = authorize(c, false);
   if (refused) return refused;
   const mode = authMode(c.env);
@@ -40,6 +42,8 @@ export const status: Handler<AppEnv> = (c) => {
     lastError: lastError ?? null,
     kvReads,
     backgroundKvReads,
+    circuits: await circuitStates(c.env, table),
+    limits: { rateLimiterUnreachable: limitStats.unreachable, rateLimited: limitStats.refused, ...circuitStats },
     resources: table?.snapshot.resources ?? [],
   });
 };
@@ -56,4 +60,25 @@ function authzSummary(table: RouteTable | undefined) {
     users: Object.keys(data.users).length,
     namespaces: Object.keys(data.namespaceWorkspaces).length,
   };
+}
+
+/** Every route's circuit as its Durable Object holds it (the status page may make remote calls; requests do not). */
+async function circuitStates(env: AppEnv['Bindings'], table: RouteTable | undefined) {
+  const routes = [
+    ...(table?.snapshot.apiServices ?? []).map((r) => ({ id: `apiService/${r.name}`, rule: r.policy.circuitBreaker })),
+    ...(table?.snapshot.reverseProxies ?? []).map((r) => ({ id: `reverseProxy/${r.name}`, rule: r.policy.circuitBreaker })),
+  ].filter((r) => r.rule);
+  const ns = env.CIRCUIT_BREAKER;
+  return Promise.all(routes.map(async ({ id, rule }) => {
+    if (!ns) return { route: id, state: 'unknown', error: 'no CIRCUIT_BREAKER binding' };
+    try {
+      const v = await ns.get(ns.idFromName(id)).view(rule!);
+      return {
+        route: id, state: v.state, failures: v.failures, openUntil: v.state === 'closed' ? null : new Date(v.until).toISOString(),
+        seenByThisIsolate: knownCircuits().get(id)?.view.state ?? null,
+      };
+    } catch (e) {
+      return { route: id, state: 'unknown', error: (e as Error).message };
+    }
+  }));
 }

@@ -1,6 +1,7 @@
 /**
- * ReverseProxy: the best matching route (SPEC §2), authorized, with its directives applied
- * (proxy/reverse-proxy-plan.ts), sent, and `headerDown` applied to the response.
+ * ReverseProxy: the best matching route (SPEC §2), authorized, admitted by its rate limit and circuit (or answered
+ * by its redirect), with its directives applied (proxy/reverse-proxy-plan.ts), sent (with retries), and
+ * `headerDown` applied to the response.
  */
 import type { Step } from './step';
 import { authorize } from '../authz/guard';
@@ -8,7 +9,9 @@ import { applyHeaderOps } from '../directives/headers';
 import { staysWithin } from '../directives/path';
 import { badGateway, pathEscapes, proxyError } from '../errors';
 import { resolveOrigin } from '../proxy/cluster-origin';
+import { admit, settle, withHeaders } from '../limits/route-guard';
 import { clientResponse, forward } from '../proxy/forward';
+import { redirectResponse, requestContext } from '../proxy/redirect';
 import { planReverseProxy } from '../proxy/reverse-proxy-plan';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
 
@@ -21,6 +24,15 @@ export const reverseProxy: Step = async (c) => {
   const refused = authorize(c, route.policy.allowAnonymous);
   if (refused) return refused;
   if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `reverseProxy ${route.name} is not available`);
+  const routeId = `reverseProxy/${route.name}`;
+  const { policy } = route;
+  const admitted = await admit(c, routeId, policy, Boolean(policy.redirect));
+  if ('refused' in admitted) return admitted.refused;
+  if (policy.redirect) {
+    const identity = c.get('identity');
+    const ctx = requestContext(url, c.req.method, c.req.raw.headers, c.get('clientIp'), identity.anonymous ? '' : identity.user);
+    return withHeaders(redirectResponse(policy.redirect, ctx), admitted.headers);
+  }
   const origin = resolveOrigin(route.upstream, c.env);
   if ('error' in origin) return badGateway(origin.error);
 
@@ -36,10 +48,12 @@ export const reverseProxy: Step = async (c) => {
   const result = await forward({
     ...plan.send,
     body: hasNoBody(method) ? null : c.req.raw.body,
-    timeoutMs: route.policy.timeoutMs,
+    timeoutMs: policy.timeoutMs,
     binding: origin.binding,
+    retries: policy.retries,
   });
-  if ('failure' in result) return result.failure;
+  settle(c, routeId, policy, 'failure' in result ? undefined : result.response.status, admitted);
+  if ('failure' in result) return withHeaders(result.failure, admitted.headers, result.retried);
   const upstream = result.response;
   if (d.rejectForwardingRedirects && upstream.status >= 300 && upstream.status < 400) {
     await upstream.body?.cancel();
@@ -51,5 +65,5 @@ export const reverseProxy: Step = async (c) => {
     for (const name of [...down.keys()]) if (name.startsWith('access-control-allow-')) down.delete(name);
   }
   if (d.headerDown.length) applyHeaderOps(down, d.headerDown, { ...plan.ctx, path: plan.path, query: plan.query });
-  return response;
+  return withHeaders(response, admitted.headers, result.retried);
 };

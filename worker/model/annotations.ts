@@ -2,13 +2,12 @@
  * `ks-edge.io/*` annotations: per-route behaviour beyond KubeSphere. Annotations, because a real API server prunes
  * unknown spec fields but keeps annotations. Parsed at export time; a malformed value makes the resource invalid.
  */
+import { parseCircuitBreaker, parseDuration, parseRateLimit, parseRedirect, parseRetries } from './resilience';
 import type { Policy } from './snapshot';
 
 export const ANNOTATION_PREFIX = 'ks-edge.io/';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** SPEC §9 annotations not implemented yet: reported as a warning naming the annotation. */
-export const PLANNED_ANNOTATIONS = ['rate-limit', 'circuit-breaker', 'retries', 'redirect'] as const;
 
 export interface PolicyResult {
   policy: Policy;
@@ -18,13 +17,7 @@ export interface PolicyResult {
   warnings: string[];
 }
 
-export function parseDuration(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(n * unit);
-}
+export { parseDuration };
 
 export function parsePolicy(annotations: Record<string, string> | undefined): PolicyResult {
   const policy: Policy = { allowAnonymous: false, timeoutMs: DEFAULT_TIMEOUT_MS };
@@ -57,10 +50,21 @@ export function parsePolicy(annotations: Record<string, string> | undefined): Po
           problems.push(`annotation ${key}: ${(e as Error).message}`);
         }
         break;
+      case 'rate-limit':
+      case 'circuit-breaker':
+      case 'retries':
+      case 'redirect':
+        try {
+          if (name === 'rate-limit') policy.rateLimit = parseRateLimit(value);
+          else if (name === 'circuit-breaker') policy.circuitBreaker = parseCircuitBreaker(value);
+          else if (name === 'retries') policy.retries = parseRetries(value);
+          else policy.redirect = parseRedirect(value);
+        } catch (e) {
+          problems.push(`annotation ${key}: ${JSON.stringify(value)}: ${(e as Error).message}`);
+        }
+        break;
       default:
-        warnings.push((PLANNED_ANNOTATIONS as readonly string[]).includes(name)
-          ? `annotation ${key} is not implemented in this version and has no effect`
-          : `unknown annotation ${key} has no effect`);
+        warnings.push(`unknown annotation ${key} has no effect`);
     }
   }
   return { policy, claimPath, problems, warnings };

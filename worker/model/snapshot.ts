@@ -14,13 +14,10 @@ export const CURRENT_KEY = 'current';
 export const snapshotKey = (hash: string) => `snapshot/${hash}`;
 export const bundleKey = (hash: string) => `bundle/${hash}`;
 
-/** A value with placeholders, pre-split at export time: literal text or a placeholder name. */
-export const TemplatePart = v.union([
-  v.string(),
-  v.object({ placeholder: v.string(), arg: v.optional(v.string()) }),
-]);
-export const Template = v.array(TemplatePart);
-export type Template = v.InferOutput<typeof Template>;
+import { Template } from './template';
+import { CircuitBreaker, RateLimit, Redirect } from './resilience';
+
+export { Template, TemplatePart } from './template';
 
 export const HeaderOp = v.variant('op', [
   v.object({ op: v.literal('delete'), name: v.string() }),
@@ -84,6 +81,11 @@ export type Upstream = v.InferOutput<typeof Upstream>;
 export const Policy = v.object({
   allowAnonymous: v.boolean(),
   timeoutMs: v.number(),
+  rateLimit: v.optional(RateLimit),
+  circuitBreaker: v.optional(CircuitBreaker),
+  /** Retries of idempotent requests on connection failure. */
+  retries: v.optional(v.number()),
+  redirect: v.optional(Redirect),
 });
 export type Policy = v.InferOutput<typeof Policy>;
 

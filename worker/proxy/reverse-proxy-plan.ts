@@ -51,6 +51,8 @@ export function planReverseProxy(d: CompiledDirectives, base: string, r: ProxyRe
     state.path = '/';
   }
   if (!state.path.startsWith('/')) state.path = `/${state.path}`;
+  // A "?" or "#" that replace or pathRegexp left in the path is part of the path, not a query or a fragment.
+  if (/[?#]/.test(state.path)) state.path = state.path.replace(/\?/g, '%3F').replace(/#/g, '%23');
   if (climbs(state.path)) return { refuse: 'path-escapes' };
   if (d.authProxy) setIdentity(r.headers, r.identity.user, r.identity.group);
   if (d.wrapTransport) r.headers.set('x-forwarded-uri', r.url.pathname + r.url.search);

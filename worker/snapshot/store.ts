@@ -35,6 +35,9 @@ export class SnapshotStore {
       const work = this.refresh(env, now, background);
       if (background) ctx.waitUntil(work);
       else await work;
+    } else if (this.state.table === undefined && this.inflight) {
+      // A cold isolate's concurrent requests all wait for its one first load, rather than route with no table.
+      await this.inflight;
     }
     return this.state.table;
   }
