@@ -60,6 +60,13 @@ function manifests(upstreamPort: number): string {
     { apiVersion: iam, kind: 'GlobalRole', metadata: { name: 'bench-status' }, rules: [{ nonResourceURLs: ['/_gateway/status'], verbs: ['GET'] }] },
     { apiVersion: iam, kind: 'GlobalRoleBinding', metadata: { name: 'bench-bench-status' }, roleRef: { apiGroup: 'iam.kubesphere.io', kind: 'GlobalRole', name: 'bench-status' },
       subjects: [{ apiGroup: 'iam.kubesphere.io', kind: 'User', name: 'bench' }] });
+  // The same route with a rate limit no load reaches: what counting in a Durable Object costs per request.
+  docs.push({
+    apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxy', status: { state: 'Available' },
+    metadata: { name: 'bench-limited', annotations: { 'ks-edge.io/claim-path': 'true', 'ks-edge.io/rate-limit': '1000000000/1s;key=ip' } },
+    spec: { matcher: { path: '/bench/limited/*', method: 'GET' }, upstream: { url: `http://127.0.0.1:${upstreamPort}` },
+      directives: { stripPathPrefix: '/bench/limited', headerUp: ['-Authorization', 'X-Ext bench'], headerDown: ['X-Served-By edge'] } },
+  });
   docs.push({
     apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxy', metadata: { name: 'bench', annotations: { 'ks-edge.io/claim-path': 'true' } }, status: { state: 'Available' },
     spec: { matcher: { path: '/bench/*', method: 'GET' }, upstream: { url: `http://127.0.0.1:${upstreamPort}` },
@@ -107,7 +114,9 @@ async function main() {
     procs.push(gatewayNoAuthz.proc);
     const floors = await startFloors(dir, floorPorts, upPort!, compatibilityDate);
     procs.push(floors[0]!.proc);
-    const targets = [gateway, gatewayNoAuthz, ...floors];
+    // wrk asks `${url}/bench/hello`: this target's requests take the rate-limited route.
+    const gatewayLimited: Running = { name: 'gateway rate-limited', url: `${gateway.url}/bench/limited`, proc: gateway.proc };
+    const targets = [gateway, gatewayLimited, gatewayNoAuthz, ...floors];
     // BENCH_WORKERD_ONLY=1 (development): the workerd targets only, no routing micro-benchmark.
     const quick = process.env.BENCH_WORKERD_ONLY === '1';
     if (!quick) {
@@ -166,6 +175,8 @@ async function main() {
       ratio_vs_passthrough: +(byName['ks-edge gateway']!.rps / pass).toFixed(3),
       gateway_authz_none_rps: Math.round(byName['gateway AUTHZ=none']!.rps),
       authz_throughput_ratio: +(byName['ks-edge gateway']!.rps / byName['gateway AUTHZ=none']!.rps).toFixed(3),
+      rate_limited_rps: Math.round(byName['gateway rate-limited']!.rps),
+      rate_limit_cost_us: +((1e6 / byName['gateway rate-limited']!.rps - 1e6 / byName['ks-edge gateway']!.rps)).toFixed(1),
       authz_decision_ns: authz.decision_ns,
       authz_cold_load_ms: authz.cold_load_ms,
       match_ns: Object.fromEntries(SIZES.map((n) => [String(n), Math.round(ours.find((r) => r.size === n)!.match_ns)])),
