@@ -155,7 +155,7 @@ describe('--watch', () => {
       // A burst of changes within the debounce window becomes one export (two at most, if it straddles one).
       await new Promise((r) => setTimeout(r, 400));
       const beforeBurst = exports;
-      await apply(kube.kc, Array.from({ length: 8 }, (_, i) => rp(`burst-${i}`, `/burst/${i}`)).join('\n---\n'));
+      await apply(kube.kc, Array.from({ length: 8 }, (_, i) => rp(`burst-${i}`, `/proxy/burst/${i}`)).join('\n---\n'));
       await until((s) => (s?.reverseProxies.filter((r) => r.name.startsWith('burst-')).length ?? 0) === 8);
       await new Promise((r) => setTimeout(r, 400));
       expect(exports - beforeBurst).toBeLessThanOrEqual(2);
