@@ -8,6 +8,7 @@
  *   path are pre-sorted: a named method before `*`, then by name, so the first method match is the winner.
  */
 import { AuthzTable } from './authz/rbac';
+import { decodeBytes } from './authz/request-info';
 import type { APIServiceRoute, BundleAsset, ReverseProxyRoute, Snapshot } from './model/snapshot';
 
 interface Candidate { method: string; route: ReverseProxyRoute }
@@ -66,6 +67,14 @@ export class RouteTable {
     const key = apiGroupVersionOf(path);
     return key === undefined ? undefined : this.apiServices.get(key);
   }
+}
+
+/**
+ * The path routes are matched on: decoded, as KubeSphere matches `req.URL.Path`, except for encoded `/` and `\`,
+ * which would change the path's segments (authorization decides on both readings; authz/guard.ts).
+ */
+export function routingPath(rawPath: string): string {
+  return rawPath.includes('%') ? decodeBytes(rawPath.replace(/%(2f|5c)/gi, '%25$1')) : rawPath;
 }
 
 /** The link a `/dist/...` path asks for; `/pstatic/dist/...` is the console's alias of `/dist/...`. */

@@ -203,6 +203,11 @@ describe('token checks as strict as KubeSphere', () => {
     expect(up.seen.length).toBe(before);
   });
 
+  it('a user name no header can carry is a 401, not a 500', async () => {
+    const res = await gw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await hs256({ username: '李雷' })}` } });
+    expect(res.status).toBe(401);
+  });
+
   it('two Authorization headers are a 401, not an anonymous caller', async () => {
     const good = await hs256({ username: 'alice' });
     const res = await rawRequest(gw.url, 'GET', '/proxy/public', { Authorization: `Bearer ${good}`, authorization: `Bearer ${good}` });

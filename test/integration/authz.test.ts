@@ -22,6 +22,7 @@ const routes = (origin: string) => [
   apiService('g', { group: 'g.io', version: 'v1', url: origin }),
   reverseProxy('app', { matcher: { path: '/proxy/app/*' }, upstream: { url: origin } }),
   reverseProxy('open', { matcher: { path: '/proxy/open/*' }, upstream: { url: origin } }, { annotations: { 'ks-edge.io/allow-anonymous': 'true' } }),
+  reverseProxy('internal', { matcher: { path: '/proxy/*' }, upstream: { url: origin } }),
 ].join('');
 const site = [
   user('ann'), user('bob'), user('off', 'Disabled'), user('limited', 'AuthLimitExceeded'), user('ops'),
@@ -58,6 +59,14 @@ describe('KubeSphere authorization is on by default with authentication', () => 
     expect(post.status).toBe(403);
     expect(await post.json()).toMatchObject({ kind: 'Status', reason: 'Forbidden', code: 403, message: 'forbidden: User "ann" cannot POST path "/proxy/app/x"' });
     expect((await as('ann', '/kapis/g.io/v1/things', 'DELETE')).status).toBe(403);
+  });
+
+  it('routing and authorization read the same path: an encoded letter cannot pick another route than it is authorized for', async () => {
+    // Decoded, /proxy/%6Fpen/x is /proxy/open/x: KubeSphere routes and authorizes it as that, and so does the edge.
+    const res = await as(undefined, '/proxy/%6Fpen/x');
+    expect(res.status).toBe(200);
+    expect(up.seen.at(-1)!.url).toBe('/proxy/%6Fpen/x');
+    expect((await as(undefined, '/proxy/intern%61l/x')).status).toBe(403);
   });
 
   it('refuses anonymous callers with 403, and public routes need neither token nor role', async () => {

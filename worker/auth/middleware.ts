@@ -6,6 +6,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { kubeStatus } from '../errors';
+import { redactCredentials } from '../redact';
 import type { RouteTable } from '../route-table';
 import { ANONYMOUS, authMode, authzMode, PRE_REGISTRATION_USER, SERVICE_ACCOUNT_PREFIX, type Identity } from './identity';
 import { bearerToken } from './token';
@@ -58,4 +59,4 @@ function userRefused(table: RouteTable | undefined, identity: Identity): string 
   return undefined;
 }
 
-export const unauthorized = (why: string) => kubeStatus(401, 'Unauthorized', `Unauthorized: ${why}`);
+export const unauthorized = (why: string) => kubeStatus(401, 'Unauthorized', redactCredentials(`Unauthorized: ${why}`));

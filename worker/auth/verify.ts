@@ -85,6 +85,8 @@ export async function verifyToken(token: string, env: Env, now = Date.now()): Pr
   if (type !== undefined && type !== 'access_token') throw new TokenError(`token_type ${JSON.stringify(type)} is not an access token`);
   const user = typeof payload['username'] === 'string' && payload['username'] ? payload['username'] : payload.sub;
   if (!user) throw new TokenError('token names no user (no "username" or "sub" claim)');
+  // The user travels in X-Remote-User: a name no header can carry is refused, not a 500 later.
+  if (/[^\x20-\x7e\xa0-\xff]/.test(user)) throw new TokenError('token names a user that cannot be carried in a header');
   const identity = authenticated(user, payload.sub);
   remember(token, identity, payload, env, now);
   return identity;

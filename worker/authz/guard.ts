@@ -15,6 +15,7 @@ import { unauthorized } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { forbidden, requestInfoFailed } from './forbidden';
 import { alwaysAllowed } from './always-allowed';
+import { routingPath } from '../route-table';
 import type { AuthzTable, Decision } from './rbac';
 import { decodeBytes, requestInfo, RequestInfoError, type RequestInfo } from './request-info';
 
@@ -66,9 +67,12 @@ export function decide(table: AuthzTable | undefined, ri: RequestInfo, user: str
   return table.decide(ri, { name: user, groups });
 }
 
-/** The decoded path, and when it differs in its segments, the path with encoded slashes kept as they are. */
+/**
+ * The decoded path (ks-apiserver's reading), and when it differs in its segments, the path routes were matched on
+ * (encoded slashes kept as they are): both must be allowed.
+ */
 export function pathViews(rawPath: string): string[] {
   const decoded = decodeBytes(rawPath);
   if (!/%(2f|5c)/i.test(rawPath)) return [decoded];
-  return [decoded, decodeBytes(rawPath.replace(/%(2f|5c)/gi, '%25$1'))];
+  return [decoded, routingPath(rawPath)];
 }

@@ -10,10 +10,24 @@ export const REGO_BUILTINS = ['startswith', 'endswith', 'contains', 'trim_prefix
 
 type Env = ReadonlyMap<string, unknown>;
 
+/** Values a term may take before evaluation gives up (and the policy does not allow). */
+const MAX_VALUES = 1024;
+
+class RegoBudget extends Error {}
+
 export function regoAllows(program: RegoProgram, input: unknown): boolean {
-  for (const body of program.allow) if (holds(body, 0, new Map(), input)) return true;
+  try {
+    for (const body of program.allow) if (holds(body, 0, new Map(), input)) return true;
+  } catch (e) {
+    if (!(e instanceof RegoBudget)) throw e;
+  }
   return false;
 }
+
+const bounded = <T>(xs: T[]): T[] => {
+  if (xs.length > MAX_VALUES) throw new RegoBudget();
+  return xs;
+};
 
 function holds(body: readonly RegoExpr[], at: number, env: Env, input: unknown): boolean {
   if (at === body.length) return true;
@@ -46,7 +60,7 @@ function values(term: RegoTerm, env: Env, input: unknown): unknown[] {
       let out: unknown[][] = [[]];
       for (const item of term.items) {
         const vs = values(item, env, input);
-        out = out.flatMap((prefix) => vs.map((v) => [...prefix, v]));
+        out = bounded(out.flatMap((prefix) => vs.map((v) => [...prefix, v])));
       }
       return out;
     }
@@ -58,9 +72,11 @@ function values(term: RegoTerm, env: Env, input: unknown): unknown[] {
         for (const value of current) {
           if (typeof value !== 'object' || value === null) continue;
           if ('any' in step) next.push(...Object.values(value));
-          else if (Object.hasOwn(value, step.key)) next.push((value as Record<string, unknown>)[step.key]);
+          else if ('index' in step) {
+            if (Array.isArray(value) && step.index < value.length) next.push(value[step.index]);
+          } else if (!Array.isArray(value) && Object.hasOwn(value, step.key)) next.push((value as Record<string, unknown>)[step.key]);
         }
-        current = next;
+        current = bounded(next);
       }
       return current.filter((v) => v !== undefined);
     }
@@ -68,7 +84,7 @@ function values(term: RegoTerm, env: Env, input: unknown): unknown[] {
       let combos: unknown[][] = [[]];
       for (const arg of term.args) {
         const vs = values(arg, env, input);
-        combos = combos.flatMap((prefix) => vs.map((v) => [...prefix, v]));
+        combos = bounded(combos.flatMap((prefix) => vs.map((v) => [...prefix, v])));
       }
       return combos.flatMap((args) => {
         const r = call(term.fn, args);
@@ -88,8 +104,8 @@ function call(fn: string, args: unknown[]): unknown {
     case 'contains': return two ? a!.includes(b!) : undefined;
     case 'trim_prefix': return two ? (a!.startsWith(b!) ? a!.slice(b!.length) : a) : undefined;
     case 'trim_suffix': return two ? (b !== '' && a!.endsWith(b!) ? a!.slice(0, a!.length - b!.length) : a) : undefined;
-    case 'lower': return args.length === 1 ? a!.toLowerCase() : undefined;
-    case 'upper': return args.length === 1 ? a!.toUpperCase() : undefined;
+    case 'lower': return args.length === 1 ? caseMap(a!, (c) => c.toLowerCase()) : undefined;
+    case 'upper': return args.length === 1 ? caseMap(a!, (c) => c.toUpperCase()) : undefined;
     default: return undefined;
   }
 }
@@ -101,4 +117,14 @@ function equal(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** Go's strings.ToUpper/ToLower map one rune to one rune: `ß` stays `ß`, where JavaScript would give `SS`. */
+function caseMap(s: string, f: (c: string) => string): string {
+  let out = '';
+  for (const c of s) {
+    const m = f(c);
+    out += [...m].length === 1 ? m : c;
+  }
+  return out;
 }

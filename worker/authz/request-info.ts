@@ -123,7 +123,8 @@ function listOrWatch(info: RequestInfo, search: string): void {
   }
   const query = parseQuery(search);
   const watch = query.get('watch');
-  const isWatch = watch !== undefined && watch[0] !== '0' && watch[0]!.toLowerCase() !== 'false';
+  // Go's strings.EqualFold(v, "false"): ſ (U+017F) folds to s, and only it reaches an ASCII letter of "false".
+  const isWatch = watch !== undefined && watch[0] !== '0' && watch[0]!.replace(/ſ/g, 's').toLowerCase() !== 'false';
   info.verb = isWatch ? 'watch' : 'list';
   if (!listOptionsDecode(query)) return;
   const selector = query.get('fieldSelector')?.[0];
@@ -154,13 +155,13 @@ function queryUnescape(s: string): string | undefined {
 
 /**
  * Whether metav1.ListOptions decodes from this query. When it does not, ks-apiserver keeps only the watch flag
- * and names no object. Checked: the selectors' syntax and the integer fields. A selector this check accepts but
- * Kubernetes would refuse could name an object KubeSphere would not; the check errs toward refusing.
+ * and names no object. Checked: the selectors' syntax (apimachinery's, with its length limits) and the integer
+ * fields' int64 range. Written without backtracking regular expressions: a query must never stall the isolate.
  */
 function listOptionsDecode(query: Map<string, string[]>): boolean {
   for (const key of ['limit', 'timeoutSeconds']) {
     const v = query.get(key)?.[0];
-    if (v !== undefined && !/^[+-]?\d+$/.test(v)) return false;
+    if (v !== undefined && !isInt64(v)) return false;
   }
   const label = query.get('labelSelector')?.[0];
   if (label !== undefined && !labelSelectorParses(label)) return false;
@@ -169,15 +170,50 @@ function listOptionsDecode(query: Map<string, string[]>): boolean {
   return true;
 }
 
-const LABEL_KEY = '(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?\\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?';
-const LABEL_VALUE = '(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?';
-const LABEL_TERM = new RegExp(
-  `^\\s*(?:!\\s*${LABEL_KEY}|${LABEL_KEY}(?:\\s*(?:==|=|!=)\\s*${LABEL_VALUE}|\\s+(?:in|notin)\\s*\\(\\s*${LABEL_VALUE}(?:\\s*,\\s*${LABEL_VALUE})*\\s*\\)|\\s*(?:<|>)\\s*\\d+)?)\\s*$`,
-);
+function isInt64(v: string): boolean {
+  if (!/^[+-]?\d{1,20}$/.test(v)) return false;
+  const n = BigInt(v.replace(/^\+/, ''));
+  return n >= -(2n ** 63n) && n < 2n ** 63n;
+}
+
+const MAX_SELECTOR = 4096;
+const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** A label key: `[prefix/]name`, prefix a DNS subdomain (≤ 253), name ≤ 63. */
+function isLabelKey(k: string): boolean {
+  const slash = k.indexOf('/');
+  if (slash < 0) return NAME.test(k);
+  return slash <= 253 && DNS_SUBDOMAIN.test(k.slice(0, slash)) && NAME.test(k.slice(slash + 1));
+}
+
+const isLabelValue = (v: string) => v === '' || NAME.test(v);
 
 function labelSelectorParses(selector: string): boolean {
+  if (selector.length > MAX_SELECTOR) return false;
   if (selector.trim() === '') return true;
-  return splitTerms(selector).every((t) => LABEL_TERM.test(t));
+  for (const raw of splitTerms(selector)) {
+    const term = raw.trim();
+    if (term.startsWith('!')) {
+      if (!isLabelKey(term.slice(1).trim())) return false;
+      continue;
+    }
+    const set = /^(\S+)\s+(in|notin)\s*\((.*)\)$/.exec(term);
+    if (set) {
+      if (!isLabelKey(set[1]!) || !set[3]!.split(',').every((v) => isLabelValue(v.trim()))) return false;
+      continue;
+    }
+    const op = ['==', '!=', '=', '<', '>'].map((o) => ({ o, at: term.indexOf(o) })).filter((x) => x.at > 0).sort((a, b) => a.at - b.at)[0];
+    if (!op) {
+      if (!isLabelKey(term)) return false;
+      continue;
+    }
+    const key = term.slice(0, op.at).trim();
+    const value = term.slice(op.at + op.o.length).trim();
+    if (!isLabelKey(key)) return false;
+    if ((op.o === '<' || op.o === '>') ? !/^\d+$/.test(value) : !isLabelValue(value)) return false;
+  }
+  return true;
 }
 
 /** Splits on commas outside parentheses. */
@@ -197,24 +233,60 @@ function splitTerms(s: string): string[] {
   return out;
 }
 
-/** A field selector's terms (`key=value`, `key==value`, `key!=value`), or undefined when it does not parse. */
+/**
+ * A field selector's terms as apimachinery's `fields.ParseSelector` reads them: split at unescaped commas, each
+ * `key=value`, `key==value` or `key!=value` (first operator wins), nothing trimmed, values unescaped (`\\,`,
+ * `\\=`, `\\\\`); undefined when it does not parse.
+ */
 function fieldTerms(selector: string): { key: string; op: string; value: string }[] | undefined {
   if (selector === '') return [];
+  if (selector.length > MAX_SELECTOR) return undefined;
+  const terms: string[] = [];
+  let current = '';
+  for (let i = 0; i < selector.length; i++) {
+    const ch = selector[i]!;
+    if (ch === '\\' && i + 1 < selector.length) {
+      current += ch + selector[++i];
+    } else if (ch === ',') {
+      terms.push(current);
+      current = '';
+    } else current += ch;
+  }
+  terms.push(current);
   const out = [];
-  for (const term of selector.split(',')) {
-    const m = /^([^=!]*?)(==|!=|=)(.*)$/.exec(term);
-    if (!m) return undefined;
-    const key = m[1]!.trim();
-    if (key === '') return undefined;
-    out.push({ key, op: m[2]!, value: m[3]!.trim() });
+  for (const term of terms) {
+    let at = -1;
+    let op = '';
+    for (let i = 0; i < term.length && at < 0; i++) {
+      if (term[i] === '\\') { i++; continue; }
+      for (const o of ['!=', '==', '=']) if (term.startsWith(o, i)) { at = i; op = o; break; }
+    }
+    if (at < 0) return undefined;
+    const value = unescapeFieldValue(term.slice(at + op.length));
+    if (value === undefined) return undefined;
+    out.push({ key: term.slice(0, at), op, value });
   }
   return out;
 }
 
+function unescapeFieldValue(v: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < v.length; i++) {
+    const ch = v[i]!;
+    if (ch === '\\') {
+      const next = v[++i];
+      if (next !== '\\' && next !== ',' && next !== '=') return undefined;
+      out += next;
+    } else if (ch === ',' || ch === '=') return undefined;
+    else out += ch;
+  }
+  return out;
+}
+
+/** The object a field selector names exactly; none when several terms name one (the edge errs toward refusing). */
 function exactName(selector: string): string | undefined {
-  const terms = fieldTerms(selector);
-  const t = terms?.find((x) => x.key === 'metadata.name' && (x.op === '=' || x.op === '=='));
-  return t?.value;
+  const named = (fieldTerms(selector) ?? []).filter((x) => x.key === 'metadata.name' && (x.op === '=' || x.op === '=='));
+  return named.length === 1 ? named[0]!.value : undefined;
 }
 
 /** apimachinery's IsValidPathSegmentName. */

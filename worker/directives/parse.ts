@@ -48,6 +48,10 @@ export function parseHeaderOp(directive: string, entry: string): HeaderOp {
   if (space < 0) fail(directive, entry, 'needs a value after the header name (use "-Name" to delete)');
   const name = body.slice(0, space);
   if (!TOKEN.test(name)) fail(directive, entry, `${JSON.stringify(name)} is not a valid header name`);
+  // Identity headers come from the verified token alone (authProxy), never from a manifest's template.
+  if (directive === 'headerUp' && name.toLowerCase().replace(/_/g, '-').startsWith('x-remote-')) {
+    fail(directive, entry, 'X-Remote-* headers are set by the gateway only (use authProxy)');
+  }
   let value = body.slice(space + 1);
   if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
   return { op: add ? 'add' : 'set', name, value: template(directive, entry, value) };
@@ -88,10 +92,15 @@ export function globToRegExp(glob: string, directive = 'glob', entry = glob): Re
     else re += escapeRegExp(ch);
   }
   try {
-    return new RegExp(re + '$');
+    return toRegExpLike(compileGoRegexp(re + '$'));
   } catch {
     return fail(directive, entry, 'invalid character class in pattern');
   }
+}
+
+/** Globs run on RE2 too (linear time): `*-*-*-x` against a long segment must not backtrack. */
+function toRegExpLike(re: ReturnType<typeof compileGoRegexp>): RegExp {
+  return { test: (s: string) => re.test(s) } as RegExp;
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -8,7 +8,7 @@ import type { AppEnv } from '../env';
 import type { APIServiceRoute } from '../model/snapshot';
 import type { Step } from './step';
 import { authorize } from '../authz/guard';
-import { staysWithin } from '../directives/path';
+import { climbs, staysWithin } from '../directives/path';
 import { badGateway, pathEscapes, proxyError } from '../errors';
 import { admit, settle, withHeaders } from '../limits/route-guard';
 import { resolveOrigin } from '../proxy/cluster-origin';
@@ -16,15 +16,17 @@ import { clientResponse, forward } from '../proxy/forward';
 import { setIdentity } from '../proxy/headers';
 import { redirectResponse, requestContext } from '../proxy/redirect';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
+import { routingPath } from '../route-table';
 
 export const apiService: Step = (c) => {
-  const route = c.get('table')?.matchApiService(c.get('url').pathname);
+  const route = c.get('table')?.matchApiService(routingPath(c.get('url').pathname));
   return route && proxy(c, route);
 };
 
 async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Response> {
   const url = c.get('url');
-  if (!staysWithin(url.pathname, `/kapis/${route.group}/${route.version}/`)) return pathEscapes();
+  // Stricter than KubeSphere, which forwards them: a path that climbs in any decoded reading is refused.
+  if (!staysWithin(url.pathname, `/kapis/${route.group}/${route.version}/`) || climbs(url.pathname)) return pathEscapes();
   const refused = authorize(c, route.policy.allowAnonymous);
   if (refused) return refused;
   if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `apiService ${route.name} is not available`);

@@ -6,6 +6,7 @@ import type { AppEnv } from '../env';
 import { circuitStats, knownCircuits } from '../limits/circuits';
 import { limitStats } from '../limits/rate-limit';
 import type { RouteTable } from '../route-table';
+import { redactUrl } from '../redact';
 import { snapshotStore } from '../snapshot/store';
 
 export const healthz: Handler<AppEnv> = (c) => {
@@ -27,7 +28,7 @@ export const status: Handler<AppEnv> = async (c) => {
   return c.json({
     auth: mode === 'off'
       ? { mode, warning: 'authentication is OFF (AUTH=none): every caller is anonymous and every route admits anonymous users' }
-      : { mode, hs256: Boolean(c.env.JWT_SECRET), jwks: c.env.JWKS_URL ?? null, authorization: authzMode(c.env) },
+      : { mode, hs256: Boolean(c.env.JWT_SECRET), jwks: c.env.JWKS_URL ? redactUrl(c.env.JWKS_URL) : null, authorization: authzMode(c.env) },
     authorization: authzSummary(table),
     snapshot: table
       ? {

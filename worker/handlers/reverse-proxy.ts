@@ -14,10 +14,11 @@ import { clientResponse, forward } from '../proxy/forward';
 import { redirectResponse, requestContext } from '../proxy/redirect';
 import { planReverseProxy } from '../proxy/reverse-proxy-plan';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
+import { routingPath } from '../route-table';
 
 export const reverseProxy: Step = async (c) => {
   const url = c.get('url');
-  const match = c.get('table')?.matchReverseProxy(url.pathname, c.req.method);
+  const match = c.get('table')?.matchReverseProxy(routingPath(url.pathname), c.req.method);
   if (!match) return undefined;
   const { route, matcher } = match;
   if (matcher.endsWith('*') && !staysWithin(url.pathname, matcher.slice(0, -1))) return pathEscapes();

@@ -27,7 +27,8 @@ export type RegoTerm =
   | { t: 'array'; items: RegoTerm[] }
   | { t: 'ref'; head: string; path: RegoPathElement[] }
   | { t: 'call'; fn: string; args: RegoTerm[] };
-export type RegoPathElement = { key: string } | { any: true };
+/** `.name` / `["name"]` (an object's field), `[n]` (an array's element), `[_]` (every element or field). */
+export type RegoPathElement = { key: string } | { index: number } | { any: true };
 export type RegoExpr =
   | { op: 'eq' | 'neq'; left: RegoTerm; right: RegoTerm }
   | { op: 'assign'; name: string; value: RegoTerm }
@@ -36,7 +37,7 @@ export type RegoExpr =
 export const RegoTermSchema: v.GenericSchema<RegoTerm> = v.variant('t', [
   v.object({ t: v.literal('value'), v: v.union([v.string(), v.number(), v.boolean(), v.null()]) }),
   v.object({ t: v.literal('array'), items: v.array(v.lazy(() => RegoTermSchema)) }),
-  v.object({ t: v.literal('ref'), head: v.string(), path: v.array(v.union([v.object({ key: v.string() }), v.object({ any: v.literal(true) })])) }),
+  v.object({ t: v.literal('ref'), head: v.string(), path: v.array(v.union([v.object({ key: v.string() }), v.object({ index: v.number() }), v.object({ any: v.literal(true) })])) }),
   v.object({ t: v.literal('call'), fn: v.string(), args: v.array(v.lazy(() => RegoTermSchema)) }),
 ]);
 

@@ -67,7 +67,8 @@ export function isWebSocketUpgrade(headers: Headers): boolean {
 
 /** Removes the named cookies whatever their spacing (`token =x` is the cookie `token` to browsers and Go). */
 function removeCookies(headers: Headers, cookie: string, names: readonly string[]): void {
-  const pairs = cookie.split(';');
+  // Two Cookie headers arrive joined with ", ": a session cookie must not hide behind the join.
+  const pairs = cookie.split(';').flatMap((p) => (p.includes(',') ? p.split(/,(?=\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*=)/) : [p]));
   const kept = pairs.filter((pair) => {
     const eq = pair.indexOf('=');
     return pair.trim() !== '' && !names.includes((eq < 0 ? pair : pair.slice(0, eq)).trim());

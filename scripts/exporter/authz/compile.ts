@@ -65,9 +65,10 @@ export function compileAuthz(objects: readonly RawObject[]): AuthzCompileResult 
       try {
         compiled.rego = parseRego(rego);
       } catch (e) {
-        if (!(e instanceof RegoUnsupported)) throw e;
+        // Whatever a role author wrote (a stack-deep policy included) costs this role its policy, never the export.
+        const why = e instanceof RegoUnsupported ? e.message : `it could not be read: ${(e as Error).message}`;
         report(role.kind, qualified(role.metadata)).warnings.push(
-          `its ${REGO_ANNOTATION} policy is not evaluated at the edge (${e.message}); the role grants only its rules here, which may be less than in KubeSphere`,
+          `its ${REGO_ANNOTATION} policy is not evaluated at the edge (${why}); the role grants only its rules here, which may be less than in KubeSphere`,
         );
       }
     }

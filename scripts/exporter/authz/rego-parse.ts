@@ -21,7 +21,8 @@ export function tokenize(text: string): Token[] {
   while (i < text.length) {
     const ch = text[i]!;
     if (ch === '\n') { out.push({ k: 'nl' }); i++; continue; }
-    if (/\s/.test(ch)) { i++; continue; }
+    // OPA's whitespace is ASCII: anything else (a no-break space) is not evaluated.
+    if (ch === ' ' || ch === '\t' || ch === '\r') { i++; continue; }
     if (ch === '#') { while (i < text.length && text[i] !== '\n') i++; continue; }
     if (ch === '"') {
       let j = i + 1;
@@ -47,8 +48,12 @@ export function tokenize(text: string): Token[] {
   return out;
 }
 
+/** Limits that keep parsing and evaluation cheap whatever a role author writes. */
+export const REGO_LIMITS = { textBytes: 64 * 1024, depth: 16, rules: 64, expressions: 64 };
+
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(private readonly toks: Token[]) {}
 
   private peek(): Token | undefined { return this.toks[this.i]; }
@@ -75,6 +80,7 @@ class Parser {
       const t = this.next();
       if (t.k !== 'id') throw new RegoUnsupported(`unexpected ${describe(t)} at the top level`);
       if (t.v === 'package') {
+        if (sawPackage) throw new RegoUnsupported('a second "package" line');
         this.expectId('authz');
         if (this.isP('.')) throw new RegoUnsupported('only "package authz" is evaluated');
         sawPackage = true;
@@ -86,6 +92,7 @@ class Parser {
         if (this.isP('=')) { this.i++; this.expectId('true'); }
         this.expectP('{');
         allow.push(this.body());
+        if (allow.length > REGO_LIMITS.rules) throw new RegoUnsupported(`more than ${REGO_LIMITS.rules} rules`);
       } else if (t.v === 'import') {
         throw new RegoUnsupported('imports are not evaluated');
       } else {
@@ -101,6 +108,7 @@ class Parser {
     const vars = new Set<string>();
     for (this.skipNewlines(); !this.isP('}'); this.skipNewlines()) {
       exprs.push(this.expr(vars));
+      if (exprs.length > REGO_LIMITS.expressions) throw new RegoUnsupported(`a rule of more than ${REGO_LIMITS.expressions} expressions`);
       const t = this.peek();
       if (!(t?.k === 'nl' || this.isP(';') || this.isP('}'))) throw new RegoUnsupported(`expected the end of an expression, found ${t ? describe(t) : 'the end'}`);
     }
@@ -128,6 +136,15 @@ class Parser {
   }
 
   private term(vars: Set<string>): RegoTerm {
+    if (++this.depth > REGO_LIMITS.depth) throw new RegoUnsupported(`terms nested more than ${REGO_LIMITS.depth} deep`);
+    try {
+      return this.termAt(vars);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private termAt(vars: Set<string>): RegoTerm {
     const t = this.next();
     if (t.k === 'str' || t.k === 'num') return { t: 'value', v: t.v };
     if (t.k === 'p' && t.v === '[') {
@@ -166,7 +183,7 @@ class Parser {
         const k = this.next();
         if (k.k === 'id' && k.v === '_') path.push({ any: true });
         else if (k.k === 'str') path.push({ key: k.v });
-        else if (k.k === 'num' && Number.isInteger(k.v) && k.v >= 0) path.push({ key: String(k.v) });
+        else if (k.k === 'num' && Number.isInteger(k.v) && k.v >= 0) path.push({ index: k.v });
         else throw new RegoUnsupported(`index ${describe(k)} is not evaluated (only "_", strings and numbers)`);
         this.expectP(']');
       } else break;
@@ -180,5 +197,6 @@ function describe(t: Token): string {
 }
 
 export function parseRego(text: string): RegoProgram {
+  if (new TextEncoder().encode(text).byteLength > REGO_LIMITS.textBytes) throw new RegoUnsupported(`a policy larger than ${REGO_LIMITS.textBytes} bytes`);
   return new Parser(tokenize(text)).program();
 }
