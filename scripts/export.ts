@@ -3,7 +3,7 @@
  *
  *   npm run export -- --from kube|dir:FOLDER --to cloudflare|local|dry-run|files:DIR
  *                     [--kubeconfig FILE] [--context NAME] [--cluster-name NAME] [--watch] [--output json] [--strict]
- *   npm run export -- rollback [--to HASH] [--target cloudflare|local|files:DIR]
+ *   npm run export -- rollback [--to HASH] [--cluster-name NAME] [--target cloudflare|local|files:DIR]
  *
  * Exit codes: 0 published (or unchanged); 1 failed, nothing changed; 2 usage error; 3 published, but --strict and
  * some resource has problems.
@@ -21,13 +21,14 @@ import { dryRunTarget, type DryRunTarget } from './exporter/targets/dry-run';
 import { filesTarget } from './exporter/targets/files';
 import type { KvTarget } from './exporter/targets/kv-target';
 import { parseDuration } from '../worker/model/annotations';
+import { DEFAULT_CLUSTER } from '../worker/model/snapshot';
 import { redactCredentials } from '../worker/redact';
 
 class UsageError extends Error {}
 
 const USAGE = `usage: export --from kube|dir:FOLDER --to cloudflare|local|dry-run|files:DIR [--kubeconfig FILE] [--context NAME]
               [--cluster-name NAME] [--watch] [--resync 5m] [--output json] [--strict]
-       export rollback [--to HASH] [--target cloudflare|local|files:DIR]`;
+       export rollback [--to HASH] [--cluster-name NAME] [--target cloudflare|local|files:DIR]`;
 
 function args() {
   try {
@@ -75,8 +76,9 @@ async function main(): Promise<number> {
   if (positionals[0] === 'rollback') {
     const target = await openTarget(values.target ?? (process.env.CLOUDFLARE_API_TOKEN ? 'cloudflare' : 'local'), persistTo);
     try {
-      const moved = await rollback(target, values.to);
-      console.log(json ? JSON.stringify(moved) : `rolled back: current → ${moved.snapshot} (was ${moved.from})`);
+      const cluster = values['cluster-name'] ?? process.env.CLUSTER_NAME ?? DEFAULT_CLUSTER;
+      const moved = await rollback(target, values.to, cluster);
+      console.log(json ? JSON.stringify(moved) : `rolled back ${cluster}: ${moved.snapshot} (was ${moved.from})`);
     } finally {
       await target.close();
     }
@@ -86,7 +88,7 @@ async function main(): Promise<number> {
   if (!values.from || !values.to) throw new UsageError('--from and --to are required');
   const source = openSource(values.from, { kubeconfig: values.kubeconfig, context: values.context });
   const target = await openTarget(values.to, persistTo);
-  const cluster = values['cluster-name'] ?? process.env.CLUSTER_NAME ?? 'default';
+  const cluster = values['cluster-name'] ?? process.env.CLUSTER_NAME ?? DEFAULT_CLUSTER;
   const clusterOrigin = process.env.CLUSTER_ORIGIN || undefined;
   const print = (summary: ExportSummary) => {
     const planned = (target as Partial<DryRunTarget>).planned;

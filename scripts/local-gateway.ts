@@ -10,6 +10,7 @@ import { formatSummary } from './exporter/report';
 import { runExport } from './exporter/run';
 import { directorySource } from './exporter/sources/directory';
 import type { KvTarget } from './exporter/targets/kv-target';
+import { DEFAULT_CLUSTER } from '../worker/model/snapshot';
 
 export const DEFAULT_EXTENSIONS_DIR = 'config/examples';
 
@@ -27,7 +28,7 @@ export async function prepareLocalGateway(env: NodeJS.ProcessEnv, target: KvTarg
   if (demo) console.log(`demo upstream on http://127.0.0.1:${demo.port} (in-cluster services map to it)`);
   try {
     const source = directorySource(dir);
-    const summary = await runExport({ source, target, cluster: env.CLUSTER_NAME || 'local', clusterOrigin });
+    const summary = await runExport({ source, target, cluster: env.CLUSTER_NAME || DEFAULT_CLUSTER, clusterOrigin });
     console.log(formatSummary(summary, source.description, target.description));
   } catch (e) {
     await demo?.close();

@@ -22,7 +22,9 @@ export interface Env {
   CLUSTER?: Fetcher;
   /** The real ks-console / ks-apiserver for everything that is not an extension route. */
   CORE_ORIGIN?: string;
-  /** How often a warm isolate looks at `current` (default 10). */
+  /** The cluster whose snapshot serves unprefixed paths (default `host`); others are members, under `/clusters/{c}/`. */
+  HOST_CLUSTER?: string;
+  /** How often a warm isolate looks at each cluster's pointer (default 10). */
   SNAPSHOT_REFRESH_SECONDS?: string;
   /** Durable Objects counting `ks-edge.io/rate-limit` across isolates (worker/limits/rate-limiter.ts). */
   RATE_LIMITER?: DurableObjectNamespace<import('./limits/rate-limiter').RateLimiter>;
@@ -42,7 +44,13 @@ export interface AppEnv {
     identity: Identity;
     /** From CF-Connecting-IP, which Cloudflare sets and clients cannot forge at the edge. */
     clientIp: string | undefined;
-    /** The request URL, parsed once. */
+    /** The request URL, parsed once; for `/clusters/{c}/…` of a cluster the edge serves, without that prefix. */
     url: URL;
+    /** The request URL as it came (what CORE_ORIGIN receives). */
+    requestUrl: URL;
+    /** The cluster whose snapshot routes this request. */
+    cluster: string;
+    /** Whether that is the host cluster (members skip the host's user checks, as KubeSphere's members do). */
+    isHost: boolean;
   };
 }

@@ -1,7 +1,7 @@
 /**
  * ks-edge worker. The whole request path is this chain:
  *
- *   prepare (fail closed without auth config · snapshot · client) → authenticate
+ *   prepare (fail closed without auth config · the cluster and its snapshot · client) → authenticate
  *     → /_gateway/*  |  noSnapshot → jsBundle → reverseProxy → apiService → core
  */
 import { Hono, type MiddlewareHandler } from 'hono';
@@ -15,14 +15,19 @@ import { jsBundle } from './handlers/js-bundle';
 import { noSnapshot } from './handlers/no-snapshot';
 import { reverseProxy } from './handlers/reverse-proxy';
 import { firstAnswer } from './handlers/step';
-import { snapshotStore } from './snapshot/store';
+import { clusterRoute } from './fleet/cluster-route';
 
 /** What every request needs before authentication; one middleware, as each costs a promise per request. */
 const prepare: MiddlewareHandler<AppEnv> = async (c, next) => {
   const refused = authConfigMissing(c.env);
   if (refused) return refused;
-  c.set('table', await snapshotStore.current(c.env, c.executionCtx));
-  c.set('url', new URL(c.req.url));
+  const url = new URL(c.req.url);
+  const route = await clusterRoute(c.env, c.executionCtx, url);
+  c.set('table', route.table);
+  c.set('url', route.url);
+  c.set('requestUrl', url);
+  c.set('cluster', route.cluster);
+  c.set('isHost', route.isHost);
   c.set('clientIp', c.req.header('cf-connecting-ip'));
   await next();
 };

@@ -102,7 +102,7 @@ async function main() {
     await mkdir(join(dir, 'manifests'));
     await writeFile(join(dir, 'manifests', 'bench.yaml'), manifests(upPort!));
     const kvDir = join(dir, 'kv');
-    const exported = await runExport({ source: directorySource(join(dir, 'manifests')), target: filesTarget(kvDir), cluster: 'bench', clusterOrigin: undefined });
+    const exported = await runExport({ source: directorySource(join(dir, 'manifests')), target: filesTarget(kvDir), cluster: 'host', clusterOrigin: undefined });
     const config = join(dir, 'gateway.capnp');
     await writeWorkerdConfig(config, { bundle, kvDir, port: gwPort!, vars: { JWT_SECRET: SECRET, SNAPSHOT_REFRESH_SECONDS: '10' }, compatibilityDate, compatibilityFlags, doDir: await mkdirp(join(dir, 'do')) });
     const gateway: Running = { name: 'ks-edge gateway', url: `http://127.0.0.1:${gwPort}`, proc: spawn(...pinned(SERVER_CPU, workerdBinary(), ['serve', config]), { stdio: 'ignore' }) };

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import type { AuthzData } from '../../worker/model/authz';
-import { bundleKey, CURRENT_KEY, Pointer, Snapshot, snapshotKey } from '../../worker/model/snapshot';
+import { bundleKey, CURRENT_KEY, DEFAULT_CLUSTER, Pointer, POINTER_PREFIX, pointerKey, Snapshot, snapshotKey } from '../../worker/model/snapshot';
 import type { KvTarget } from './targets/kv-target';
 
 export const KEEP_SNAPSHOTS = 5;
@@ -21,11 +21,37 @@ export interface PublishResult {
   bytesWritten: number;
 }
 
-export async function readPointer(target: KvTarget): Promise<Pointer | undefined> {
-  const raw = await target.get(CURRENT_KEY);
+async function readPointerAt(target: KvTarget, key: string): Promise<Pointer | undefined> {
+  const raw = await target.get(key);
   if (raw === null) return undefined;
   const parsed = v.safeParse(Pointer, safeJson(raw));
   return parsed.success ? parsed.output : undefined;
+}
+
+/** A cluster's pointer: `pointer/<cluster>`, else the legacy `current` when it names this cluster. */
+export async function readPointer(target: KvTarget, cluster = DEFAULT_CLUSTER): Promise<Pointer | undefined> {
+  const own = await readPointerAt(target, pointerKey(cluster));
+  if (own) return own;
+  const legacy = await readPointerAt(target, CURRENT_KEY);
+  return legacy?.cluster === cluster ? legacy : undefined;
+}
+
+/** Every cluster's pointer (and the legacy one), for pruning what no cluster keeps. */
+export async function allPointers(target: KvTarget): Promise<Pointer[]> {
+  const keys = [...(await target.listKeys(POINTER_PREFIX)), CURRENT_KEY];
+  return (await Promise.all(keys.map((k) => readPointerAt(target, k)))).filter((p): p is Pointer => p !== undefined);
+}
+
+/**
+ * Writes a cluster's pointer: `pointer/<cluster>`, and the legacy `current` too while that still names this
+ * cluster (a deployment from before fleets keeps working, its worker reading `current`, until it moves over).
+ */
+export async function pointerEntries(target: KvTarget, pointer: Pointer): Promise<{ key: string; value: string }[]> {
+  const value = JSON.stringify(pointer);
+  const entries = [{ key: pointerKey(pointer.cluster), value }];
+  const legacy = await readPointerAt(target, CURRENT_KEY);
+  if (legacy?.cluster === pointer.cluster) entries.push({ key: CURRENT_KEY, value });
+  return entries;
 }
 
 export async function readSnapshot(target: KvTarget, hash: string): Promise<Snapshot | undefined> {
@@ -73,7 +99,7 @@ export async function publish(
   const text = JSON.stringify(snapshot);
   const hash = sha256(text);
   const result: PublishResult = { hash, changed: false, written: [], deleted: [], bytesWritten: 0 };
-  const previous = await readPointer(target);
+  const previous = await readPointer(target, snapshot.cluster);
 
   const existing = new Set(await target.listKeys('bundle/'));
   const needed = [...new Set(snapshot.bundles.flatMap((b) => (b.hash ? [b.hash] : [])))];
@@ -81,7 +107,8 @@ export async function publish(
   for (const h of missing) if (!blobs.has(h)) throw new Error(`bundle ${h} is referenced but its bytes are not at hand`);
   await write(target, result, missing.map((h) => ({ key: bundleKey(h), value: blobs.get(h)! })));
 
-  if (previous?.snapshot !== hash) {
+  // Also when only the legacy `current` holds this cluster's pointer: its own key is written on the next run.
+  if (previous?.snapshot !== hash || (await target.get(pointerKey(snapshot.cluster))) === null) {
     result.changed = true;
     if ((await target.get(snapshotKey(hash))) === null) await write(target, result, [{ key: snapshotKey(hash), value: text }]);
     const history = previous ? [previous.snapshot, ...(previous.history ?? [])].filter((h) => h !== hash) : [];
@@ -89,7 +116,7 @@ export async function publish(
       snapshot: hash, generatedAt: now.toISOString(), cluster: snapshot.cluster, counts: countsOf(snapshot),
       history: history.slice(0, KEEP_SNAPSHOTS - 1),
     };
-    await write(target, result, [{ key: CURRENT_KEY, value: JSON.stringify(pointer) }]);
+    await write(target, result, await pointerEntries(target, pointer));
   }
   await prune(target, result);
   return result;
@@ -104,11 +131,14 @@ async function write(target: KvTarget, result: PublishResult, entries: { key: st
   }
 }
 
-/** Removes snapshots outside the pointer's history and bundles no kept snapshot references. */
+/**
+ * Removes snapshots that no cluster's pointer keeps (current or history) and bundles that no kept snapshot of any
+ * cluster references: clusters share bundles by content hash, and one cluster's export never removes another's.
+ */
 export async function prune(target: KvTarget, result: Pick<PublishResult, 'deleted'>): Promise<void> {
-  const pointer = await readPointer(target);
-  if (!pointer) return;
-  const kept = new Set([pointer.snapshot, ...(pointer.history ?? [])]);
+  const pointers = await allPointers(target);
+  if (!pointers.length) return;
+  const kept = new Set(pointers.flatMap((p) => [p.snapshot, ...(p.history ?? [])]));
   const referenced = new Set<string>();
   for (const h of kept) {
     const s = await readSnapshot(target, h);

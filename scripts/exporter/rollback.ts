@@ -1,10 +1,10 @@
-/** Moves `current` to an older kept snapshot (the previous one by default). */
-import { CURRENT_KEY, type Pointer } from '../../worker/model/snapshot';
-import { countsOf, readPointer, readSnapshot } from './publish';
+/** Moves a cluster's pointer to an older kept snapshot (the previous one by default); other clusters' stay. */
+import { DEFAULT_CLUSTER, type Pointer } from '../../worker/model/snapshot';
+import { countsOf, pointerEntries, readPointer, readSnapshot } from './publish';
 import type { KvTarget } from './targets/kv-target';
 
-export async function rollback(target: KvTarget, to?: string): Promise<{ snapshot: string; from: string }> {
-  const pointer = await readPointer(target);
+export async function rollback(target: KvTarget, to?: string, cluster = DEFAULT_CLUSTER): Promise<{ snapshot: string; from: string }> {
+  const pointer = await readPointer(target, cluster);
   if (!pointer) throw new Error('nothing to roll back: no current snapshot');
   const history = pointer.history ?? [];
   const wanted = to ? history.find((h) => h === to || h.startsWith(to)) : history[0];
@@ -15,6 +15,6 @@ export async function rollback(target: KvTarget, to?: string): Promise<{ snapsho
     snapshot: wanted, generatedAt: new Date().toISOString(), cluster: snapshot.cluster, counts: countsOf(snapshot),
     history: [pointer.snapshot, ...history.filter((h) => h !== wanted)],
   };
-  await target.putMany([{ key: CURRENT_KEY, value: JSON.stringify(next) }]);
+  await target.putMany(await pointerEntries(target, next));
   return { snapshot: wanted, from: pointer.snapshot };
 }

@@ -2,7 +2,7 @@
  * One export: read the source, validate, resolve bundle bytes, compile, publish. Any failure before the pointer is
  * written leaves the previous snapshot in force.
  */
-import type { ResourceReport } from '../../worker/model/snapshot';
+import { CLUSTER_NAME, type ResourceReport } from '../../worker/model/snapshot';
 import { compileAuthz } from './authz/compile';
 import { resolveBundle, type ResolvedAsset } from './bundle-sources';
 import { compileSnapshot, type Candidate, type HashedAsset } from './compile';
@@ -40,6 +40,7 @@ export class ExportError extends Error {}
 
 export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
   const started = performance.now();
+  if (!CLUSTER_NAME.test(opts.cluster)) throw new ExportError(`--cluster-name ${JSON.stringify(opts.cluster)} must be a DNS label (lower-case letters, digits, "-")`);
   const contents = await opts.source.load();
   if (contents.errors.length) {
     throw new ExportError(`the source could not be read completely, nothing was published:\n  ${contents.errors.join('\n  ')}`);
@@ -54,7 +55,7 @@ export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
   });
 
   // Last good bytes per (bundle, link), for sources that fail this time.
-  const lastGood = await previousAssets(opts.target);
+  const lastGood = await previousAssets(opts.target, opts.cluster);
   const blobs = new Map<string, Uint8Array>();
   const assets = new Map<string, HashedAsset[]>();
   for (const c of candidates) {
@@ -95,9 +96,9 @@ export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
 
 type LastGood = Map<string, { hash: string; size?: number }>;
 
-async function previousAssets(target: KvTarget): Promise<LastGood> {
+async function previousAssets(target: KvTarget, cluster: string): Promise<LastGood> {
   const out: LastGood = new Map();
-  const pointer = await readPointer(target);
+  const pointer = await readPointer(target, cluster);
   const previous = pointer && (await readSnapshot(target, pointer.snapshot));
   if (!previous) return out;
   const stored = new Set(await target.listKeys('bundle/'));

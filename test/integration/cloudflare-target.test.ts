@@ -32,7 +32,7 @@ afterEach(async () => {
 const manifests = (v: string) => jsBundle('b', { raw: Buffer.from(`b(${v});`).toString('base64') }, { labels: { 'kubesphere.io/extension-ref': 'b' } });
 async function exportOnce(yaml: string, c = config) {
   await writeFile(join(dir, 'm.yaml'), yaml);
-  return runExport({ source: directorySource(dir), target: cloudflareTarget(c), cluster: 'c', clusterOrigin: undefined });
+  return runExport({ source: directorySource(dir), target: cloudflareTarget(c), cluster: 'host', clusterOrigin: undefined });
 }
 /** The CLI in a child process, asynchronously: the fake API lives in this process and must keep answering. */
 const cli = (args: string[], env: Record<string, string>) => new Promise<{ status: number | null; stderr: string }>((resolve) => {
@@ -44,7 +44,7 @@ const writes = () => kv.log.filter((r) => r.method === 'PUT').map((r) => r.keys!
 describe('Cloudflare KV target', () => {
   it('bulk-writes bundles, then the snapshot, then the pointer; a re-export writes nothing', async () => {
     const first = await exportOnce(manifests('1'));
-    expect(writes()).toEqual(['bundle', 'snapshot', 'current']);
+    expect(writes()).toEqual(['bundle', 'snapshot', 'pointer']);
     expect(kv.store.get(`bundle/${first.written[0]!.split('/')[1]}`)!.toString()).toBe('b(1);');
     kv.log.length = 0;
     const second = await exportOnce(manifests('1'));

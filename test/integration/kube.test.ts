@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 const exportTo = (target = filesTarget(join(dir, 'kv'))) =>
-  runExport({ source: kubeSource(kube.kc), target, cluster: 'kts', clusterOrigin: `http://127.0.0.1:${demo.port}` });
+  runExport({ source: kubeSource(kube.kc), target, cluster: 'host', clusterOrigin: `http://127.0.0.1:${demo.port}` });
 
 async function current(kvDir = join(dir, 'kv')): Promise<Snapshot | undefined> {
   const t = filesTarget(kvDir);
@@ -127,7 +127,7 @@ describe('--watch', () => {
       kc: kube.kc, signal: stop.signal, debounceMs: 200, log: (l) => log.push(l), resumeFrom: '1',
       exportOnce: async () => {
         exports++;
-        await runExport({ source: kubeSource(kube.kc), target, cluster: 'kts', clusterOrigin: `http://127.0.0.1:${demo.port}` });
+        await runExport({ source: kubeSource(kube.kc), target, cluster: 'host', clusterOrigin: `http://127.0.0.1:${demo.port}` });
       },
     });
     const until = async (ok: (s: Snapshot | undefined) => boolean) => {

@@ -125,7 +125,7 @@ describe('circuit breakers', () => {
     expect(((await open.json()) as { ErrStatus: { message: string } }).ErrStatus.message).toContain('circuit is open');
     expect(seen.get('/proxy/breaker/x')).toBe(before);
     const status = (await (await fetch(`${gw.url}/_gateway/status`)).json()) as { circuits: { route: string; state: string }[] };
-    expect(status.circuits.find((c) => c.route === 'reverseProxy/breaker')?.state).toBe('open');
+    expect(status.circuits.find((c) => c.route === 'host/reverseProxy/breaker')?.state).toBe('open');
 
     failing = false;
     await new Promise((r) => setTimeout(r, 1100));

@@ -65,12 +65,12 @@ describe('snapshot loading', () => {
     const garbage = '{"schemaVersion": 99}';
     const hash = createHash('sha256').update(garbage).digest('hex');
     await kv.put(`snapshot/${hash}`, garbage);
-    await kv.put('current', JSON.stringify({ snapshot: hash, generatedAt: new Date().toISOString(), cluster: 'x', counts: {} }));
+    await kv.put('pointer/host', JSON.stringify({ snapshot: hash, generatedAt: new Date().toISOString(), cluster: 'x', counts: {} }));
     const s = await eventually(() => status(gw!), (st) => st.lastError !== null);
     expect(s.lastError).toContain(`snapshot ${hash} is invalid`);
     expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
 
-    await kv.put('current', 'not json at all');
+    await kv.put('pointer/host', 'not json at all');
     await eventually(() => status(gw!), (st) => st.lastError?.includes('JSON') ?? false);
     expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
   });
@@ -89,7 +89,7 @@ describe('snapshot loading', () => {
     expect((await eventually(() => gw!.fetch('/proxy/p/x'), (r) => r.status === 200)).status).toBe(200);
     const forged = createHash('sha256').update('something else').digest('hex');
     await kv.put(`snapshot/${forged}`, text);
-    await kv.put('current', JSON.stringify({ snapshot: forged, generatedAt: new Date().toISOString(), cluster: 'x', counts: {} }));
+    await kv.put('pointer/host', JSON.stringify({ snapshot: forged, generatedAt: new Date().toISOString(), cluster: 'x', counts: {} }));
     const s = await eventually(() => status(gw!), (st) => st.lastError !== null);
     expect(s.lastError).toContain('does not match its hash');
     expect((await gw.fetch('/proxy/q/x')).status).toBe(404);

@@ -45,7 +45,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await writeFile(join(manifestDir, 'resources.yaml'), opts.manifests);
     const target = await localTarget({ persistRoot: persist, namespaceId: KV_ID });
     try {
-      lastExport = await runExport({ source: directorySource(manifestDir), target, cluster: 'test', clusterOrigin: opts.clusterOrigin });
+      lastExport = await runExport({ source: directorySource(manifestDir), target, cluster: 'host', clusterOrigin: opts.clusterOrigin });
     } finally {
       await target.close();
     }
@@ -71,12 +71,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     async publish(manifests) {
       await writeFile(join(manifestDir, 'resources.yaml'), manifests);
       const target = kvNamespaceTarget(await mf.getKVNamespace('KV') as never, 'test KV');
-      gateway.lastExport = await runExport({ source: directorySource(manifestDir), target, cluster: 'test', clusterOrigin: opts.clusterOrigin });
+      gateway.lastExport = await runExport({ source: directorySource(manifestDir), target, cluster: 'host', clusterOrigin: opts.clusterOrigin });
       return gateway.lastExport;
     },
     async publishFrom(source) {
       const target = kvNamespaceTarget(await mf.getKVNamespace('KV') as never, 'test KV');
-      gateway.lastExport = await runExport({ source, target, cluster: 'test', clusterOrigin: opts.clusterOrigin });
+      gateway.lastExport = await runExport({ source, target, cluster: 'host', clusterOrigin: opts.clusterOrigin });
       return gateway.lastExport;
     },
     fetch: (path, init) => fetch(url + path, { redirect: 'manual', ...init }),

@@ -44,7 +44,7 @@ export async function serveOnWorkerd(opts: ServeOptions): Promise<Served> {
   await mkdir(join(dir, 'manifests'));
   await writeFile(join(dir, 'manifests', 'resources.yaml'), opts.manifests);
   const kvDir = join(dir, 'kv');
-  const lastExport = await runExport({ source: directorySource(join(dir, 'manifests')), target: filesTarget(kvDir), cluster: 'test', clusterOrigin: opts.clusterOrigin });
+  const lastExport = await runExport({ source: directorySource(join(dir, 'manifests')), target: filesTarget(kvDir), cluster: 'host', clusterOrigin: opts.clusterOrigin });
   const port = await freePort();
   const fronts: number[] = [];
   while (fronts.length < (opts.isolates ?? 1) - 1) {

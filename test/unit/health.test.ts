@@ -41,7 +41,7 @@ async function exportNow(clusterOrigin?: string) {
     reverseProxy('gone', { matcher: { path: '/proxy/g/*' }, upstream: { url: origin } }, { annotations: { 'ks-edge.io/health-check': 'path=/missing' } }),
   ].join(''));
   const target = filesTarget(join(dir, 'kv'));
-  const summary = await runExport({ source: directorySource(dir), target, cluster: 'c', clusterOrigin: clusterOrigin ?? origin });
+  const summary = await runExport({ source: directorySource(dir), target, cluster: 'host', clusterOrigin: clusterOrigin ?? origin });
   const snapshot = (await readSnapshot(target, (await readPointer(target))!.snapshot))!;
   return { summary, snapshot };
 }

@@ -10,7 +10,7 @@ import type { Step } from './step';
 import { authorize } from '../authz/guard';
 import { climbs, staysWithin } from '../directives/path';
 import { badGateway, pathEscapes, proxyError } from '../errors';
-import { admit, settle, withHeaders } from '../limits/route-guard';
+import { admit, routeId, settle, withHeaders } from '../limits/route-guard';
 import { resolveOrigin } from '../proxy/cluster-origin';
 import { clientResponse, forward } from '../proxy/forward';
 import { setIdentity } from '../proxy/headers';
@@ -30,16 +30,16 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
   const refused = authorize(c, route.policy.allowAnonymous);
   if (refused) return refused;
   if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `apiService ${route.name} is not available`);
-  const routeId = `apiService/${route.name}`;
+  const id = routeId(c.get('cluster'), 'apiService', route.name);
   const { policy } = route;
-  const admitted = await admit(c, routeId, policy, Boolean(policy.redirect));
+  const admitted = await admit(c, id, policy, Boolean(policy.redirect));
   if ('refused' in admitted) return admitted.refused;
   const identity = c.get('identity');
   if (policy.redirect) {
     const ctx = requestContext(url, c.req.method, c.req.raw.headers, c.get('clientIp'), identity.anonymous ? '' : identity.user);
     return withHeaders(redirectResponse(policy.redirect, ctx), admitted.headers);
   }
-  const origin = resolveOrigin(route.upstream, c.env);
+  const origin = resolveOrigin(route.upstream, c.env, c.get('cluster'));
   if ('error' in origin) return badGateway(origin.error);
 
   const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
@@ -54,7 +54,7 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
     binding: origin.binding,
     retries: policy.retries,
   });
-  settle(c, routeId, policy, 'failure' in result ? undefined : result.response.status, admitted);
+  settle(c, id, policy, 'failure' in result ? undefined : result.response.status, admitted);
   if ('failure' in result) return withHeaders(result.failure, admitted.headers, result.retried);
   return withHeaders(clientResponse(result.response), admitted.headers, result.retried);
 }

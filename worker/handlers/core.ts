@@ -13,7 +13,8 @@ const CORE_TIMEOUT_MS = 30_000;
 
 export const core = async (c: Context<AppEnv>): Promise<Response> => {
   if (!c.env.CORE_ORIGIN) return notFound();
-  const url = c.get('url');
+  // The path as it came: ks-apiserver handles /clusters/{c}/… itself (for a member, by proxying to it).
+  const url = c.get('requestUrl');
   const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'), true);
   const method = c.req.method;
   const result = await forward({

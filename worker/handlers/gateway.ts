@@ -4,14 +4,15 @@ import { authMode, authzMode } from '../auth/identity';
 import { authorize } from '../authz/guard';
 import type { AppEnv } from '../env';
 import { circuitStats, knownCircuits } from '../limits/circuits';
+import { routeId } from '../limits/route-guard';
 import { limitStats } from '../limits/rate-limit';
 import type { RouteTable } from '../route-table';
 import { redactUrl } from '../redact';
-import { snapshotStore } from '../snapshot/store';
+import { fleet, hostCluster } from '../fleet/fleet';
 
 export const healthz: Handler<AppEnv> = (c) => {
   const table = c.get('table');
-  if (!table) return c.json({ status: 'no snapshot', error: snapshotStore.state.lastError ?? null }, 503);
+  if (!table) return c.json({ status: 'no snapshot', error: fleet.host(c.env).state.lastError ?? null }, 503);
   return c.json({ status: 'ok', snapshot: table.hash });
 };
 
@@ -23,7 +24,7 @@ export const status: Handler<AppEnv> = async (c) => {
   const refused = authorize(c, false);
   if (refused) return refused;
   const mode = authMode(c.env);
-  const { table, pointer, loadedAt, lastError, kvReads, backgroundKvReads } = snapshotStore.state;
+  const { table, pointer, loadedAt, lastError, kvReads, backgroundKvReads } = fleet.host(c.env).state;
   const generated = pointer ? Date.parse(pointer.generatedAt) : NaN;
   return c.json({
     auth: mode === 'off'
@@ -43,7 +44,8 @@ export const status: Handler<AppEnv> = async (c) => {
     lastError: lastError ?? null,
     kvReads,
     backgroundKvReads,
-    circuits: await circuitStates(c.env, table),
+    clusters: await clusterStates(c.env, c.executionCtx),
+    circuits: await circuitStates(c.env, table, hostCluster(c.env)),
     limits: { rateLimiterUnreachable: limitStats.unreachable, rateLimited: limitStats.refused, ...circuitStats },
     resources: table?.snapshot.resources ?? [],
   });
@@ -64,10 +66,10 @@ function authzSummary(table: RouteTable | undefined) {
 }
 
 /** Every route's circuit as its Durable Object holds it (the status page may make remote calls; requests do not). */
-async function circuitStates(env: AppEnv['Bindings'], table: RouteTable | undefined) {
+async function circuitStates(env: AppEnv['Bindings'], table: RouteTable | undefined, cluster: string) {
   const routes = [
-    ...(table?.snapshot.apiServices ?? []).map((r) => ({ id: `apiService/${r.name}`, rule: r.policy.circuitBreaker })),
-    ...(table?.snapshot.reverseProxies ?? []).map((r) => ({ id: `reverseProxy/${r.name}`, rule: r.policy.circuitBreaker })),
+    ...(table?.snapshot.apiServices ?? []).map((r) => ({ id: routeId(cluster, 'apiService', r.name), rule: r.policy.circuitBreaker })),
+    ...(table?.snapshot.reverseProxies ?? []).map((r) => ({ id: routeId(cluster, 'reverseProxy', r.name), rule: r.policy.circuitBreaker })),
   ].filter((r) => r.rule);
   const ns = env.CIRCUIT_BREAKER;
   return Promise.all(routes.map(async ({ id, rule }) => {
@@ -81,5 +83,32 @@ async function circuitStates(env: AppEnv['Bindings'], table: RouteTable | undefi
     } catch (e) {
       return { route: id, state: 'unknown', error: (e as Error).message };
     }
+  }));
+}
+
+/**
+ * Every cluster of the fleet: the host, and each member with a pointer in KV (hash, age, counts), with the
+ * resources of those whose snapshot this isolate holds.
+ */
+async function clusterStates(env: AppEnv['Bindings'], ctx: { waitUntil(p: Promise<unknown>): void }) {
+  const host = hostCluster(env);
+  const names = new Set([host, ...(await fleet.clusters(env, ctx))]);
+  return Promise.all([...names].sort().map(async (name) => {
+    const store = name === host ? fleet.host(env) : fleet.loaded().get(name);
+    let pointer = store?.state.pointer;
+    if (!pointer) {
+      const raw = await env.KV.get(`pointer/${name}`, 'text').catch(() => null);
+      try {
+        pointer = raw ? (JSON.parse(raw) as typeof pointer) : undefined;
+      } catch { /* shown as unknown */ }
+    }
+    const generated = pointer ? Date.parse(pointer.generatedAt) : NaN;
+    return {
+      name, host: name === host, loadedHere: Boolean(store?.state.table),
+      snapshot: pointer?.snapshot ?? null, generatedAt: pointer?.generatedAt ?? null,
+      ageSeconds: Number.isNaN(generated) ? null : Math.round((Date.now() - generated) / 1000),
+      counts: pointer?.counts ?? {}, lastError: store?.state.lastError ?? null,
+      resources: store?.state.table?.snapshot.resources ?? [],
+    };
   }));
 }

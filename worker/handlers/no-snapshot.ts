@@ -5,11 +5,11 @@
 import type { Step } from './step';
 import { proxyError } from '../errors';
 import { apiGroupVersionOf, bundleLinkOf } from '../route-table';
-import { snapshotStore } from '../snapshot/store';
+import { fleet } from '../fleet/fleet';
 
 export const noSnapshot: Step = (c) => {
   if (c.get('table')) return undefined;
   const path = c.get('url').pathname;
   if (bundleLinkOf(path) === undefined && apiGroupVersionOf(path) === undefined) return undefined;
-  return proxyError(503, `no routing snapshot is loaded: ${snapshotStore.state.lastError ?? 'not loaded yet'}`);
+  return proxyError(503, `no routing snapshot is loaded: ${fleet.host(c.env).state.lastError ?? 'not loaded yet'}`);
 };

@@ -9,7 +9,7 @@ import { applyHeaderOps } from '../directives/headers';
 import { staysWithin } from '../directives/path';
 import { badGateway, pathEscapes, proxyError } from '../errors';
 import { resolveOrigin } from '../proxy/cluster-origin';
-import { admit, settle, withHeaders } from '../limits/route-guard';
+import { admit, routeId, settle, withHeaders } from '../limits/route-guard';
 import { clientResponse, forward } from '../proxy/forward';
 import { redirectResponse, requestContext } from '../proxy/redirect';
 import { planReverseProxy } from '../proxy/reverse-proxy-plan';
@@ -25,16 +25,16 @@ export const reverseProxy: Step = async (c) => {
   const refused = authorize(c, route.policy.allowAnonymous);
   if (refused) return refused;
   if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `reverseProxy ${route.name} is not available`);
-  const routeId = `reverseProxy/${route.name}`;
+  const id = routeId(c.get('cluster'), 'reverseProxy', route.name);
   const { policy } = route;
-  const admitted = await admit(c, routeId, policy, Boolean(policy.redirect));
+  const admitted = await admit(c, id, policy, Boolean(policy.redirect));
   if ('refused' in admitted) return admitted.refused;
   if (policy.redirect) {
     const identity = c.get('identity');
     const ctx = requestContext(url, c.req.method, c.req.raw.headers, c.get('clientIp'), identity.anonymous ? '' : identity.user);
     return withHeaders(redirectResponse(policy.redirect, ctx), admitted.headers);
   }
-  const origin = resolveOrigin(route.upstream, c.env);
+  const origin = resolveOrigin(route.upstream, c.env, c.get('cluster'));
   if ('error' in origin) return badGateway(origin.error);
 
   const d = route.directives;
@@ -53,7 +53,7 @@ export const reverseProxy: Step = async (c) => {
     binding: origin.binding,
     retries: policy.retries,
   });
-  settle(c, routeId, policy, 'failure' in result ? undefined : result.response.status, admitted);
+  settle(c, id, policy, 'failure' in result ? undefined : result.response.status, admitted);
   if ('failure' in result) return withHeaders(result.failure, admitted.headers, result.retried);
   const upstream = result.response;
   if (d.rejectForwardingRedirects && upstream.status >= 300 && upstream.status < 400) {

@@ -44,3 +44,6 @@ export function withHeaders(response: Response, headers: [string, string][] | un
   if (retries) r.headers.set('X-Ks-Edge-Retries', String(retries));
   return r;
 }
+
+/** A route's identity for its rate limit and circuit: per cluster, since each cluster has its own upstreams. */
+export const routeId = (cluster: string, kind: 'apiService' | 'reverseProxy', name: string) => `${cluster}/${kind}/${name}`;

@@ -2,15 +2,23 @@
  * The compiled routing snapshot: what the exporter writes to KV and the worker loads. The worker validates it with
  * these schemas before it replaces a working table, so a corrupt or foreign value can never take routing down.
  *
- * KV layout:  bundle/<sha256>  → bundle bytes
- *             snapshot/<sha256> → JSON of `Snapshot`
- *             current          → JSON of `Pointer` (written last, so it never names missing data)
+ * KV layout:  bundle/<sha256>    → bundle bytes, shared by every cluster
+ *             snapshot/<sha256>  → JSON of `Snapshot` (one cluster's)
+ *             pointer/<cluster>  → JSON of `Pointer`, one per cluster (written last, so it never names missing data)
+ *             current            → the pointer of single-cluster deployments before fleets; kept up to date by the
+ *                                  exporter of the cluster it names, and read for HOST_CLUSTER when it has no
+ *                                  pointer of its own (the migration)
  */
 import * as v from 'valibot';
 import { AuthzData } from './authz';
 
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 export const CURRENT_KEY = 'current';
+export const DEFAULT_CLUSTER = 'host';
+export const POINTER_PREFIX = 'pointer/';
+export const pointerKey = (cluster: string) => `${POINTER_PREFIX}${cluster}`;
+/** Cluster names as KubeSphere's (DNS labels): they are KV key parts and path segments. */
+export const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const snapshotKey = (hash: string) => `snapshot/${hash}`;
 export const bundleKey = (hash: string) => `bundle/${hash}`;
 

@@ -1,11 +1,12 @@
 /**
- * Snapshot loading. The compiled RouteTable lives in isolate memory; `current` is looked at no more often than
- * every SNAPSHOT_REFRESH_SECONDS, and on a warm isolate that look happens in `waitUntil`, off the request's path.
- * A failed or invalid read keeps the last good table; only a cold isolate waits for its first load.
+ * Snapshot loading, one store per cluster. The compiled RouteTable lives in isolate memory; the cluster's pointer
+ * (`pointer/<cluster>`, and for the host cluster the legacy `current` when that is all there is) is looked at no
+ * more often than every SNAPSHOT_REFRESH_SECONDS, and on a warm isolate that look happens in `waitUntil`, off the
+ * request's path. A failed or invalid read keeps the last good table; only a cold store waits for its first load.
  */
 import * as v from 'valibot';
 import type { Env } from '../env';
-import { CURRENT_KEY, Pointer, Snapshot, snapshotKey } from '../model/snapshot';
+import { CURRENT_KEY, DEFAULT_CLUSTER, Pointer, pointerKey, Snapshot, snapshotKey } from '../model/snapshot';
 import { RouteTable } from '../route-table';
 
 export interface SnapshotState {
@@ -22,6 +23,9 @@ export interface SnapshotState {
 }
 
 export class SnapshotStore {
+  /** `legacy`: also read the pre-fleet `current` pointer when the cluster has none of its own (the host). */
+  constructor(readonly cluster = DEFAULT_CLUSTER, private readonly legacy = true) {}
+
   readonly state: SnapshotState = {
     table: undefined, pointer: undefined, loadedAt: undefined, lastCheck: 0, lastError: undefined, kvReads: 0, backgroundKvReads: 0,
   };
@@ -58,8 +62,12 @@ export class SnapshotStore {
   private async load(env: Env, background: boolean): Promise<void> {
     const count = () => (background ? this.state.backgroundKvReads++ : this.state.kvReads++);
     count();
-    const raw = await env.KV.get(CURRENT_KEY, 'text');
-    if (raw === null) throw new Error('no snapshot published yet (KV key "current" is missing)');
+    let raw = await env.KV.get(pointerKey(this.cluster), 'text');
+    if (raw === null && this.legacy) {
+      count();
+      raw = await env.KV.get(CURRENT_KEY, 'text');
+    }
+    if (raw === null) throw new Error(`no snapshot published yet for cluster ${JSON.stringify(this.cluster)} (KV key "${pointerKey(this.cluster)}" is missing)`);
     const pointer = v.parse(Pointer, JSON.parse(raw));
     if (this.state.table?.hash === pointer.snapshot) {
       this.state.pointer = pointer;
@@ -93,5 +101,3 @@ async function sha256Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** One store per isolate. */
-export const snapshotStore = new SnapshotStore();
