@@ -1,5 +1,6 @@
 /**
- * The environment contract `npm start` and `npm run serve` share: EXTENSIONS_DIR (default config/examples), PORT
+ * The environment contract `npm start` and `npm run serve` share: EXTENSIONS_DIR (default config/examples), CLUSTERS
+ * (fleet members, NAME=FOLDER,…), HOST_CLUSTER, PORT
  * (default 8787), JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, CLUSTER_ORIGIN, CORE_ORIGIN, AUTH, AUTHZ,
  * SNAPSHOT_REFRESH_SECONDS. With the default
  * examples a demo upstream starts and, unless CLUSTER_ORIGIN is given, every in-cluster service maps to it.
@@ -10,7 +11,7 @@ import { formatSummary } from './exporter/report';
 import { runExport } from './exporter/run';
 import { directorySource } from './exporter/sources/directory';
 import type { KvTarget } from './exporter/targets/kv-target';
-import { DEFAULT_CLUSTER } from '../worker/model/snapshot';
+import { CLUSTER_NAME, DEFAULT_CLUSTER } from '../worker/model/snapshot';
 
 export const DEFAULT_EXTENSIONS_DIR = 'config/examples';
 
@@ -27,9 +28,13 @@ export async function prepareLocalGateway(env: NodeJS.ProcessEnv, target: KvTarg
   const clusterOrigin = env.CLUSTER_ORIGIN || (demo ? `http://127.0.0.1:${demo.port}` : undefined);
   if (demo) console.log(`demo upstream on http://127.0.0.1:${demo.port} (in-cluster services map to it)`);
   try {
-    const source = directorySource(dir);
-    const summary = await runExport({ source, target, cluster: env.CLUSTER_NAME || DEFAULT_CLUSTER, clusterOrigin });
-    console.log(formatSummary(summary, source.description, target.description));
+    // EXTENSIONS_DIR is the host; CLUSTERS=member1=DIR1,member2=DIR2 adds members, each exported as that cluster.
+    const host = env.HOST_CLUSTER || env.CLUSTER_NAME || DEFAULT_CLUSTER;
+    for (const [cluster, folder] of [[host, dir] as const, ...membersOf(env.CLUSTERS)]) {
+      const source = directorySource(folder);
+      const summary = await runExport({ source, target, cluster, clusterOrigin });
+      console.log(formatSummary(summary, `${source.description} as cluster ${cluster}`, target.description));
+    }
   } catch (e) {
     await demo?.close();
     throw e;
@@ -43,6 +48,7 @@ export async function prepareLocalGateway(env: NodeJS.ProcessEnv, target: KvTarg
     JWT_ISSUER: env.JWT_ISSUER,
     JWT_AUDIENCE: env.JWT_AUDIENCE,
     AUTHZ: env.AUTHZ,
+    HOST_CLUSTER: env.HOST_CLUSTER || (env.CLUSTER_NAME && env.CLUSTER_NAME !== DEFAULT_CLUSTER ? env.CLUSTER_NAME : undefined),
     CLUSTER_ORIGIN: clusterOrigin,
     CORE_ORIGIN: env.CORE_ORIGIN,
     SNAPSHOT_REFRESH_SECONDS: env.SNAPSHOT_REFRESH_SECONDS,
@@ -51,6 +57,17 @@ export async function prepareLocalGateway(env: NodeJS.ProcessEnv, target: KvTarg
   };
   const vars = Object.fromEntries(Object.entries(all).filter((e): e is [string, string] => Boolean(e[1])));
   return { port: env.PORT || '8787', vars, close: async () => demo?.close() };
+}
+
+/** `member1=DIR1,member2=DIR2` → pairs; a malformed entry is an error naming it. */
+export function membersOf(text: string | undefined): [string, string][] {
+  if (!text) return [];
+  return text.split(',').map((entry) => {
+    const eq = entry.indexOf('=');
+    const [name, folder] = eq < 0 ? [entry, ''] : [entry.slice(0, eq).trim(), entry.slice(eq + 1).trim()];
+    if (!CLUSTER_NAME.test(name) || !folder) throw new Error(`CLUSTERS entry ${JSON.stringify(entry)} is not NAME=FOLDER (NAME a DNS label)`);
+    return [name, folder];
+  });
 }
 
 /** Runs a child until it exits or we are told to stop; then cleans up. */

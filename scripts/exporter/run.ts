@@ -41,6 +41,8 @@ export class ExportError extends Error {}
 export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
   const started = performance.now();
   if (!CLUSTER_NAME.test(opts.cluster)) throw new ExportError(`--cluster-name ${JSON.stringify(opts.cluster)} must be a DNS label (lower-case letters, digits, "-")`);
+  // CLUSTER_ORIGIN may name the cluster (`{cluster}`), as the worker's does.
+  opts = { ...opts, clusterOrigin: opts.clusterOrigin?.replaceAll('{cluster}', opts.cluster) };
   const contents = await opts.source.load();
   if (contents.errors.length) {
     throw new ExportError(`the source could not be read completely, nothing was published:\n  ${contents.errors.join('\n  ')}`);

@@ -21,8 +21,8 @@ export interface Gateway {
   lastExport: ExportSummary;
   /** Re-exports new manifests into the running gateway's KV. */
   publish(manifests: string): Promise<ExportSummary>;
-  /** Exports another source (a Kubernetes API server) into the running gateway's KV. */
-  publishFrom(source: Source): Promise<ExportSummary>;
+  /** Exports another source (a Kubernetes API server) into the running gateway's KV, as `cluster` (default host). */
+  publishFrom(source: Source, cluster?: string): Promise<ExportSummary>;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
@@ -74,9 +74,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       gateway.lastExport = await runExport({ source: directorySource(manifestDir), target, cluster: 'host', clusterOrigin: opts.clusterOrigin });
       return gateway.lastExport;
     },
-    async publishFrom(source) {
+    async publishFrom(source, cluster = 'host') {
       const target = kvNamespaceTarget(await mf.getKVNamespace('KV') as never, 'test KV');
-      gateway.lastExport = await runExport({ source, target, cluster: 'host', clusterOrigin: opts.clusterOrigin });
+      gateway.lastExport = await runExport({ source, target, cluster, clusterOrigin: opts.clusterOrigin });
       return gateway.lastExport;
     },
     fetch: (path, init) => fetch(url + path, { redirect: 'manual', ...init }),
