@@ -20,6 +20,7 @@ import { buildBundle } from '../serve/bundle';
 import { compatibility, workerdBinary, writeWorkerdConfig } from '../serve/workerd-config';
 import { pinned, SERVER_CPU, startCaddy, startFloors, startNginxProxy, startUpstream, waitFor, type Running } from './load-targets';
 import { authzBench, syntheticIam } from './authz';
+import { fleetBench } from './fleet';
 import { routingBench, SIZES } from './routing';
 import { renderChart } from './chart';
 import { wrk, type WrkResult } from './wrk';
@@ -165,6 +166,7 @@ async function main() {
     say('route matching and compilation:');
     const routing = await routingBench({ budgetMs: 300, log: say });
     const authz = authzBench(say);
+    const fleet = await fleetBench(say);
     const ours = routing.filter((r) => r.name === 'ks-edge RouteTable');
     const byName = Object.fromEntries(load.map((l) => [l.name, l]));
     const result = {
@@ -177,6 +179,10 @@ async function main() {
       authz_throughput_ratio: +(byName['ks-edge gateway']!.rps / byName['gateway AUTHZ=none']!.rps).toFixed(3),
       rate_limited_rps: Math.round(byName['gateway rate-limited']!.rps),
       rate_limit_cost_us: +((1e6 / byName['gateway rate-limited']!.rps - 1e6 / byName['ks-edge gateway']!.rps)).toFixed(1),
+      fleet_first_request_to_unloaded_cluster_ms: fleet.first_request_to_unloaded_cluster_ms,
+      fleet_heap_with_10_members_mib: fleet.heap_with_10_members_mib,
+      fleet_warm_member_ms: fleet.warm_member_ms,
+      fleet_warm_host_ms: fleet.warm_host_ms,
       authz_decision_ns: authz.decision_ns,
       authz_cold_load_ms: authz.cold_load_ms,
       match_ns: Object.fromEntries(SIZES.map((n) => [String(n), Math.round(ours.find((r) => r.size === n)!.match_ns)])),

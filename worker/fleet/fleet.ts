@@ -11,7 +11,7 @@ import { DEFAULT_CLUSTER, POINTER_PREFIX } from '../model/snapshot';
 import type { RouteTable } from '../route-table';
 import { SnapshotStore } from '../snapshot/store';
 
-export const MAX_MEMBERS = 8;
+export const MAX_MEMBERS = 16;
 
 type Ctx = { waitUntil(p: Promise<unknown>): void };
 
