@@ -2,7 +2,7 @@
  * What a newcomer does: `npm start` (wrangler dev), then a request to a route of each kind, with the example
  * extensions; and the same for `npm run serve` (the production bundle on plain workerd), same environment contract.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,5 +119,44 @@ describe('npm start with every variable of the contract', () => {
     expect((await fetch(`${base}/proxy/mine/a`, { headers: { Authorization: 'Bearer not-a-jwt' } })).status).toBe(401);
     expect((await fetch(`${base}/console/login`)).status).toBe(200);
     expect(core.seen.at(-1)!.url).toBe('/console/login');
+  });
+});
+
+describe('npm run serve with a fleet (CLUSTERS)', () => {
+  let run: Launched;
+  let dir: string;
+  let extension: Upstream;
+
+  beforeAll(async () => {
+    extension = await startUpstream();
+    dir = await mkdtemp(join(tmpdir(), 'ks-edge-fleet-'));
+    const rp = (name: string) => JSON.stringify({
+      apiVersion: 'extensions.kubesphere.io/v1alpha1', kind: 'ReverseProxy', metadata: { name }, status: { state: 'Available' },
+      spec: { matcher: { path: '/proxy/app/*', method: 'GET' }, upstream: { service: { namespace: 'ext', name, port: 80 } } },
+    });
+    for (const c of ['host', 'member1']) {
+      await mkdir(join(dir, c));
+      await writeFile(join(dir, c, 'rp.yaml'), rp(`app-of-${c}`));
+    }
+    run = await launch(['run', 'serve'], {
+      EXTENSIONS_DIR: join(dir, 'host'), CLUSTERS: `member1=${join(dir, 'member1')}`, AUTH: 'none',
+      CLUSTER_ORIGIN: `${extension.origin}/{cluster}/{name}`, KS_EDGE_SERVE_DIR: join(dir, 'state'), KS_EDGE_BUNDLE: 'dist/index.js',
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await run?.stop();
+    await extension?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('exports each folder as its cluster and serves them all, mapping {cluster} in CLUSTER_ORIGIN', async () => {
+    expect(run.output()).toContain('as cluster member1');
+    expect((await fetch(`${run.base}/clusters/member1/proxy/app/x`)).status).toBe(200);
+    expect(extension.seen.at(-1)!.url).toBe('/member1/app-of-member1/proxy/app/x');
+    expect((await fetch(`${run.base}/proxy/app/x`)).status).toBe(200);
+    expect(extension.seen.at(-1)!.url).toBe('/host/app-of-host/proxy/app/x');
+    const status = (await (await fetch(`${run.base}/_gateway/status`)).json()) as { clusters: { name: string }[] };
+    expect(status.clusters.map((c) => c.name)).toEqual(['host', 'member1']);
   });
 });
