@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { kubeConfig } from './exporter/kube-client';
-import { formatSummary } from './exporter/report';
+import { formatDryRun, formatSummary } from './exporter/report';
 import { rollback } from './exporter/rollback';
 import { ExportError, runExport, type ExportSummary } from './exporter/run';
 import { directorySource } from './exporter/sources/directory';
@@ -91,11 +91,12 @@ async function main(): Promise<number> {
   const cluster = values['cluster-name'] ?? process.env.CLUSTER_NAME ?? DEFAULT_CLUSTER;
   const clusterOrigin = process.env.CLUSTER_ORIGIN || undefined;
   const print = (summary: ExportSummary) => {
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K'); // the progress line gives way to the report
     const planned = (target as Partial<DryRunTarget>).planned;
     if (json) console.log(JSON.stringify({ ...summary, maxRssBytes: process.resourceUsage().maxRSS * 1024, ...(planned ? { planned } : {}) }));
     else {
       console.log(formatSummary(summary, source.description, target.description));
-      if (planned) console.log(`dry run: would write ${planned.put.length} keys, delete ${planned.delete.length}: ${[...planned.put, ...planned.delete.map((k) => `-${k}`)].join(' ') || 'nothing'}`);
+      if (planned) console.log(formatDryRun(summary, planned));
     }
   };
   try {
@@ -120,12 +121,23 @@ async function main(): Promise<number> {
       });
       return 0;
     }
-    const summary = await runExport({ source, target, cluster, clusterOrigin });
+    const summary = await runExport({ source, target, cluster, clusterOrigin, progress: json ? undefined : terminalProgress() });
     print(summary);
     return values.strict && summary.counts.withProblems ? 3 : 0;
   } finally {
     await target.close();
   }
+}
+
+/**
+ * A progress line on a terminal only (never in a CronJob's log): rewritten in place on stderr, cleared at the end.
+ * Uses nothing but the terminal's own carriage return and erase-line.
+ */
+function terminalProgress(): ((line: string) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const started = Date.now();
+  process.once('beforeExit', () => process.stderr.write('\r\x1b[K'));
+  return (line) => process.stderr.write(`\r\x1b[K${((Date.now() - started) / 1000).toFixed(1)}s ${line}`.slice(0, process.stderr.columns || 120));
 }
 
 /** Exits once stdout has drained: process.exit() right after a large write to a pipe would cut it off. */

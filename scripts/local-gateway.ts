@@ -11,12 +11,14 @@ import { formatSummary } from './exporter/report';
 import { runExport } from './exporter/run';
 import { directorySource } from './exporter/sources/directory';
 import type { KvTarget } from './exporter/targets/kv-target';
-import { CLUSTER_NAME, DEFAULT_CLUSTER } from '../worker/model/snapshot';
+import { CLUSTER_NAME, DEFAULT_CLUSTER, type ResourceReport } from '../worker/model/snapshot';
 
 export const DEFAULT_EXTENSIONS_DIR = 'config/examples';
 
 export interface LocalGateway {
   port: string;
+  /** One example path per kind of route, from what was exported (printed once the gateway is up). */
+  examples: { kind: string; path: string }[];
   /** Variables the worker gets; undefined ones are left out. */
   vars: Record<string, string>;
   close(): Promise<void>;
@@ -26,6 +28,7 @@ export async function prepareLocalGateway(env: NodeJS.ProcessEnv, target: KvTarg
   const dir = env.EXTENSIONS_DIR || DEFAULT_EXTENSIONS_DIR;
   const demo = resolve(dir) === resolve(DEFAULT_EXTENSIONS_DIR) ? await startDemoUpstream(Number(env.DEMO_PORT || 0)) : undefined;
   const clusterOrigin = env.CLUSTER_ORIGIN || (demo ? `http://127.0.0.1:${demo.port}` : undefined);
+  const examples: LocalGateway['examples'] = [];
   if (demo) console.log(`demo upstream on http://127.0.0.1:${demo.port} (in-cluster services map to it)`);
   try {
     // EXTENSIONS_DIR is the host; CLUSTERS=member1=DIR1,member2=DIR2 adds members, each exported as that cluster.
@@ -34,6 +37,7 @@ export async function prepareLocalGateway(env: NodeJS.ProcessEnv, target: KvTarg
       const source = directorySource(folder);
       const summary = await runExport({ source, target, cluster, clusterOrigin });
       console.log(formatSummary(summary, `${source.description} as cluster ${cluster}`, target.description));
+      if (cluster === host) examples.push(...examplesOf(summary.resources));
     }
   } catch (e) {
     await demo?.close();
@@ -56,7 +60,47 @@ export async function prepareLocalGateway(env: NodeJS.ProcessEnv, target: KvTarg
     AUTH: env.AUTH || (env.JWT_SECRET || env.JWKS_URL ? undefined : 'none'),
   };
   const vars = Object.fromEntries(Object.entries(all).filter((e): e is [string, string] => Boolean(e[1])));
-  return { port: env.PORT || '8787', vars, close: async () => demo?.close() };
+  return { port: env.PORT || '8787', examples, vars, close: async () => demo?.close() };
+}
+
+/** The first Available route of each kind, as a path to try (a `*` becomes a sample segment). */
+function examplesOf(resources: ResourceReport[]): LocalGateway['examples'] {
+  const out: LocalGateway['examples'] = [];
+  const first = (kind: string, label: string) => {
+    const r = resources.find((x) => x.kind === kind && x.state === 'Available' && !x.problems.length && x.routes.length);
+    const route = r?.routes[0]?.replace(/^[A-Z*]+ /, '').replace(/\*$/, kind === 'APIService' ? 'things' : 'hello');
+    if (route) out.push({ kind: label, path: route });
+  };
+  first('JSBundle', 'bundle');
+  first('APIService', 'API');
+  first('ReverseProxy', 'proxy');
+  out.push({ kind: 'status', path: '/_gateway/' });
+  return out;
+}
+
+/**
+ * Once the gateway answers: one URL to try per kind of route, and with a secret, how to mint a token for the demo
+ * user. Waits (at most a minute) for /_gateway/healthz, so these are the last lines a newcomer sees.
+ */
+export async function announce(local: LocalGateway, secret: boolean): Promise<void> {
+  const base = `http://127.0.0.1:${local.port}`;
+  for (let i = 0; i < 240; i++) {
+    try {
+      if ((await fetch(`${base}/_gateway/healthz`)).status < 500) break;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const auth = secret ? ' -H "Authorization: Bearer $(npm run -s token -- demo)"' : '';
+  const lines = [`\nks-edge is ready on ${base}. Try:`];
+  for (const e of local.examples) {
+    lines.push(e.kind === 'status'
+      ? `  status   ${base}${e.path} in a browser (JSON: curl${auth} ${base}/_gateway/status)`
+      : `  ${e.kind.padEnd(8)} curl -i${e.kind === 'bundle' ? '' : auth} ${base}${e.path}`);
+  }
+  lines.push(secret
+    ? '  Tokens: JWT_SECRET=… npm run -s token -- demo  (demo may read the demo extension; guest is refused with 403; see README)'
+    : '  Authentication is off (no JWT_SECRET): every caller is anonymous. Set JWT_SECRET to try tokens and authorization.');
+  console.log(lines.join('\n'));
 }
 
 /** `member1=DIR1,member2=DIR2` → pairs; a malformed entry is an error naming it. */

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { filesTarget } from './exporter/targets/files';
 import { buildBundle } from './serve/bundle';
-import { prepareLocalGateway, superviseChild } from './local-gateway';
+import { announce, prepareLocalGateway, superviseChild } from './local-gateway';
 import { compatibility, workerdBinary, writeWorkerdConfig } from './serve/workerd-config';
 
 const stateDir = process.env.KS_EDGE_SERVE_DIR || '.wrangler/serve';
@@ -28,6 +28,7 @@ async function main() {
   mkdirSync(join(stateDir, 'do'), { recursive: true });
   console.log(`serving ${bundle} on plain workerd at http://127.0.0.1:${local.port}${fronts.map((p) => `, http://127.0.0.1:${p}`).join('')}`);
   superviseChild(spawn(workerdBinary(), ['serve', config], { stdio: 'inherit' }), local.close);
+  await announce(local, Boolean(local.vars.JWT_SECRET));
 }
 
 main().catch((e: unknown) => {

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { localTarget } from './exporter/targets/local';
-import { prepareLocalGateway, superviseChild } from './local-gateway';
+import { announce, prepareLocalGateway, superviseChild } from './local-gateway';
 import { WRANGLER_ENV } from './wrangler-env';
 
 const persistTo = process.env.KS_EDGE_PERSIST_TO || '.wrangler/state';
@@ -14,6 +14,7 @@ async function main() {
   const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', local.port, '--persist-to', persistTo, '--show-interactive-dev-session=false'];
   for (const [k, v] of Object.entries(local.vars)) args.push('--var', `${k}:${v}`);
   superviseChild(spawn('npx', args, { stdio: 'inherit', env: { ...process.env, ...WRANGLER_ENV } }), local.close);
+  await announce(local, Boolean(local.vars.JWT_SECRET));
 }
 
 main().catch((e: unknown) => {

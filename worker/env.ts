@@ -33,6 +33,7 @@ export interface Env {
 }
 
 import type { Identity } from './auth/identity';
+import type { Trace } from './observe/trace';
 import type { RouteTable } from './route-table';
 
 /** Hono's typing of this app: bindings plus what middleware hands to handlers. */
@@ -52,5 +53,7 @@ export interface AppEnv {
     cluster: string;
     /** Whether that is the host cluster (members skip the host's user checks, as KubeSphere's members do). */
     isHost: boolean;
+    /** What this request's log line and Server-Timing report (observe/trace.ts). */
+    trace: Trace;
   };
 }

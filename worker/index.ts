@@ -1,7 +1,8 @@
 /**
  * ks-edge worker. The whole request path is this chain:
  *
- *   prepare (fail closed without auth config · the cluster and its snapshot · client) → authenticate
+ *   trace (request id, Server-Timing, one log line) → prepare (fail closed without auth config · the cluster and
+ *   its snapshot · client) → authenticate
  *     → /_gateway/*  |  noSnapshot → jsBundle → reverseProxy → apiService → core
  */
 import { Hono, type MiddlewareHandler } from 'hono';
@@ -10,12 +11,15 @@ import type { AppEnv } from './env';
 import { kubeStatus, notFound } from './errors';
 import { apiService } from './handlers/api-service';
 import { core } from './handlers/core';
+import { explain } from './handlers/explain';
 import { healthz, status } from './handlers/gateway';
+import { statusPage } from './handlers/status-page';
 import { jsBundle } from './handlers/js-bundle';
 import { noSnapshot } from './handlers/no-snapshot';
 import { reverseProxy } from './handlers/reverse-proxy';
 import { firstAnswer } from './handlers/step';
 import { clusterRoute } from './fleet/cluster-route';
+import { trace } from './observe/trace';
 
 /** What every request needs before authentication; one middleware, as each costs a promise per request. */
 const prepare: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -33,9 +37,11 @@ const prepare: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 const app = new Hono<AppEnv>();
-app.use(prepare, authenticate);
+app.use(trace, prepare, authenticate);
 app.get('/_gateway/healthz', healthz);
 app.get('/_gateway/status', status);
+app.get('/_gateway/explain', explain);
+app.get('/_gateway/', statusPage);
 app.all('/_gateway/*', () => notFound());
 app.all('*', firstAnswer(noSnapshot, jsBundle, reverseProxy, apiService, core));
 app.onError((err) => {

@@ -16,6 +16,8 @@ export const sha256 = (data: string | Uint8Array) => createHash('sha256').update
 export interface PublishResult {
   hash: string;
   changed: boolean;
+  /** Keys this publication needed that KV already held (bundles, the snapshot, the pointer). */
+  unchanged: number;
   written: string[];
   deleted: string[];
   bytesWritten: number;
@@ -98,7 +100,7 @@ export async function publish(
 ): Promise<PublishResult> {
   const text = JSON.stringify(snapshot);
   const hash = sha256(text);
-  const result: PublishResult = { hash, changed: false, written: [], deleted: [], bytesWritten: 0 };
+  const result: PublishResult = { hash, changed: false, unchanged: 0, written: [], deleted: [], bytesWritten: 0 };
   const previous = await readPointer(target, snapshot.cluster);
 
   const existing = new Set(await target.listKeys('bundle/'));
@@ -106,18 +108,20 @@ export async function publish(
   const missing = needed.filter((h) => !existing.has(bundleKey(h)));
   for (const h of missing) if (!blobs.has(h)) throw new Error(`bundle ${h} is referenced but its bytes are not at hand`);
   await write(target, result, missing.map((h) => ({ key: bundleKey(h), value: blobs.get(h)! })));
+  result.unchanged += needed.length - missing.length;
 
   // Also when only the legacy `current` holds this cluster's pointer: its own key is written on the next run.
   if (previous?.snapshot !== hash || (await target.get(pointerKey(snapshot.cluster))) === null) {
     result.changed = true;
     if ((await target.get(snapshotKey(hash))) === null) await write(target, result, [{ key: snapshotKey(hash), value: text }]);
+    else result.unchanged++;
     const history = previous ? [previous.snapshot, ...(previous.history ?? [])].filter((h) => h !== hash) : [];
     const pointer: Pointer = {
       snapshot: hash, generatedAt: now.toISOString(), cluster: snapshot.cluster, counts: countsOf(snapshot),
       history: history.slice(0, KEEP_SNAPSHOTS - 1),
     };
     await write(target, result, await pointerEntries(target, pointer));
-  }
+  } else result.unchanged += 2; // the snapshot and the pointer
   await prune(target, result);
   return result;
 }

@@ -2,7 +2,7 @@
  * One export: read the source, validate, resolve bundle bytes, compile, publish. Any failure before the pointer is
  * written leaves the previous snapshot in force.
  */
-import { CLUSTER_NAME, type ResourceReport } from '../../worker/model/snapshot';
+import { CLUSTER_NAME, type ResourceReport, type Snapshot } from '../../worker/model/snapshot';
 import { compileAuthz } from './authz/compile';
 import { resolveBundle, type ResolvedAsset } from './bundle-sources';
 import { compileSnapshot, type Candidate, type HashedAsset } from './compile';
@@ -17,7 +17,12 @@ export interface ExportOptions {
   target: KvTarget;
   cluster: string;
   clusterOrigin: string | undefined;
+  /** Where the run is: called at each phase (the CLI shows it on a terminal only). */
+  progress?: (line: string) => void;
 }
+
+/** What this export changes against the cluster's current snapshot, resource by resource. */
+export interface SnapshotDiff { added: string[]; removed: string[]; changed: string[] }
 
 export interface ExportSummary {
   snapshot: string;
@@ -29,6 +34,9 @@ export interface ExportSummary {
   deleted: string[];
   bytesWritten: number;
   ignored: string[];
+  /** Keys this run needed that KV already held. */
+  unchanged: number;
+  diff: SnapshotDiff;
   /** What authorization data was published (counts), or why none was. */
   iam: Record<string, number> | { missing: string };
   ms: number;
@@ -43,6 +51,8 @@ export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
   if (!CLUSTER_NAME.test(opts.cluster)) throw new ExportError(`--cluster-name ${JSON.stringify(opts.cluster)} must be a DNS label (lower-case letters, digits, "-")`);
   // CLUSTER_ORIGIN may name the cluster (`{cluster}`), as the worker's does.
   opts = { ...opts, clusterOrigin: opts.clusterOrigin?.replaceAll('{cluster}', opts.cluster) };
+  const say = opts.progress ?? (() => {});
+  say(`reading ${opts.source.description}`);
   const contents = await opts.source.load();
   if (contents.errors.length) {
     throw new ExportError(`the source could not be read completely, nothing was published:\n  ${contents.errors.join('\n  ')}`);
@@ -57,19 +67,25 @@ export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
   });
 
   // Last good bytes per (bundle, link), for sources that fail this time.
-  const lastGood = await previousAssets(opts.target, opts.cluster);
+  say(`validated ${candidates.length} extension resources; reading the current snapshot`);
+  const { lastGood, previous } = await previousAssets(opts.target, opts.cluster);
   const blobs = new Map<string, Uint8Array>();
   const assets = new Map<string, HashedAsset[]>();
+  const bundles = candidates.filter((c) => c.kind === 'JSBundle' && c.value && c.value.status?.state === 'Available');
+  let resolvedCount = 0;
   for (const c of candidates) {
     if (c.kind !== 'JSBundle' || !c.value || c.value.status?.state !== 'Available') continue;
+    say(`resolving bundle sources ${++resolvedCount}/${bundles.length}: ${c.name}`);
     const resolved = await resolveBundle(c.value, { reader: contents.reader, clusterOrigin: opts.clusterOrigin });
     c.warnings.push(...resolved.warnings);
     assets.set(c.name, resolved.assets.map((a) => hashAsset(a, c.name, lastGood, blobs, c.warnings)));
   }
 
+  say('probing health checks');
   const unhealthy = await runHealthChecks(candidates, opts.clusterOrigin);
   const authz = contents.iam ? compileAuthz(contents.iam) : undefined;
   const snapshot = compileSnapshot({ cluster: opts.cluster, candidates, assets, unhealthy, authz });
+  say(`publishing to ${opts.target.description}`);
   const result = await publish(opts.target, snapshot, blobs);
   const counts: Record<string, number> = { APIService: 0, JSBundle: 0, ReverseProxy: 0, withProblems: 0 };
   for (const r of snapshot.resources) {
@@ -90,6 +106,8 @@ export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
     deleted: result.deleted,
     bytesWritten: result.bytesWritten,
     ignored: contents.ignored,
+    unchanged: result.unchanged,
+    diff: diffSnapshots(previous, snapshot),
     iam,
     ms: Math.round(performance.now() - started),
     probeIntervalMs: shortestInterval(candidates),
@@ -98,16 +116,41 @@ export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
 
 type LastGood = Map<string, { hash: string; size?: number }>;
 
-async function previousAssets(target: KvTarget, cluster: string): Promise<LastGood> {
-  const out: LastGood = new Map();
+async function previousAssets(target: KvTarget, cluster: string): Promise<{ lastGood: LastGood; previous: Snapshot | undefined }> {
+  const lastGood: LastGood = new Map();
   const pointer = await readPointer(target, cluster);
   const previous = pointer && (await readSnapshot(target, pointer.snapshot));
-  if (!previous) return out;
+  if (!previous) return { lastGood, previous: undefined };
   const stored = new Set(await target.listKeys('bundle/'));
   for (const b of previous.bundles) {
-    if (b.hash && stored.has(`bundle/${b.hash}`)) out.set(`${b.bundle}\n${b.link}`, { hash: b.hash, size: b.size });
+    if (b.hash && stored.has(`bundle/${b.hash}`)) lastGood.set(`${b.bundle}\n${b.link}`, { hash: b.hash, size: b.size });
   }
-  return out;
+  return { lastGood, previous };
+}
+
+/** JSON with object keys sorted: the same content gives the same text however it was read. */
+const canonical = (x: unknown): string => JSON.stringify(x, (_k, v: unknown) =>
+  v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v);
+
+/** Resources by `Kind/name`, with what the edge would do with each (its routes and report), old against new. */
+export function diffSnapshots(before: Snapshot | undefined, after: Snapshot): SnapshotDiff {
+  const index = (s: Snapshot | undefined) => {
+    const out = new Map<string, string>();
+    if (!s) return out;
+    const routes = new Map<string, unknown[]>();
+    for (const r of s.apiServices) routes.set(`APIService/${r.name}`, [r]);
+    for (const r of s.reverseProxies) routes.set(`ReverseProxy/${r.name}`, [r]);
+    for (const b of s.bundles) routes.set(`JSBundle/${b.bundle}`, [...(routes.get(`JSBundle/${b.bundle}`) ?? []), b]);
+    for (const r of s.resources) out.set(`${r.kind}/${r.name}`, canonical([r, routes.get(`${r.kind}/${r.name}`) ?? []]));
+    return out;
+  };
+  const a = index(before);
+  const b = index(after);
+  return {
+    added: [...b.keys()].filter((k) => !a.has(k)).sort(),
+    removed: [...a.keys()].filter((k) => !b.has(k)).sort(),
+    changed: [...b.keys()].filter((k) => a.has(k) && a.get(k) !== b.get(k)).sort(),
+  };
 }
 
 function hashAsset(a: ResolvedAsset, bundle: string, lastGood: LastGood, blobs: Map<string, Uint8Array>, warnings: string[]): HashedAsset {

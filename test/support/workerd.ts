@@ -21,6 +21,8 @@ export interface Served {
   lastExport: ExportSummary;
   /** Resident memory of the workerd process, in bytes. */
   rss(): Promise<number>;
+  /** What workerd printed (the worker's console lines) so far. */
+  output(): string;
   close(): Promise<void>;
 }
 
@@ -57,9 +59,11 @@ export async function serveOnWorkerd(opts: ServeOptions): Promise<Served> {
     bundle: 'dist/index.js', kvDir, port, ...compatibility(), doDir: join(dir, 'do'), fronts,
     vars: { AUTH: 'none', ...(opts.clusterOrigin ? { CLUSTER_ORIGIN: opts.clusterOrigin } : {}), ...opts.vars },
   });
-  const child = spawn(workerdBinary(), ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(workerdBinary(), ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.on('data', (d) => (stdout += d));
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 20_000;
   for (;;) {
@@ -71,6 +75,7 @@ export async function serveOnWorkerd(opts: ServeOptions): Promise<Served> {
   }
   return {
     url, port, fronts: fronts.map((p) => `http://127.0.0.1:${p}`), process: child, lastExport,
+    output: () => stdout + stderr,
     async rss() {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;

@@ -23,15 +23,24 @@ const NO_DATA = 'no authorization data is published in the routing snapshot (run
 
 /** Answers the request when it may not go on; undefined when it may. */
 export function authorize(c: Context<AppEnv>, allowAnonymous: boolean): Response | undefined {
-  if (allowAnonymous) return undefined;
+  const t = c.get('trace');
+  if (allowAnonymous) {
+    t.decision = 'public route';
+    return undefined;
+  }
   const identity = c.get('identity');
   switch (authzMode(c.env)) {
-    case 'off': return undefined;
-    case 'none': return identity.anonymous ? unauthorized('this route requires an authenticated user') : undefined;
+    case 'off':
+      t.decision = 'authentication off';
+      return undefined;
+    case 'none':
+      t.decision = identity.anonymous ? 'anonymous refused (AUTHZ=none)' : 'authenticated (AUTHZ=none)';
+      return identity.anonymous ? unauthorized('this route requires an authenticated user') : undefined;
     default: break;
   }
   const url = c.get('url');
   const verdict = authorizeRequest(c.get('table')?.authz, c.req.method, url.pathname, url.search, identity.user, identity.groups);
+  t.decision = verdict.allowed ? verdict.reason : 'ri' in verdict ? 'forbidden' : 'request info failed';
   if (verdict.allowed) return undefined;
   return 'ri' in verdict ? forbidden(verdict.ri, identity.user, verdict.errors, c.req.method) : requestInfoFailed(verdict.path, verdict.error);
 }

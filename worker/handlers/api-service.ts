@@ -25,6 +25,7 @@ export const apiService: Step = (c) => {
 
 async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Response> {
   const url = c.get('url');
+  c.get('trace').route = { kind: 'APIService', name: route.name };
   // Stricter than KubeSphere, which forwards them: a path that climbs in any decoded reading is refused.
   if (!staysWithin(url.pathname, `/kapis/${route.group}/${route.version}/`) || climbs(url.pathname)) return pathEscapes();
   const refused = authorize(c, route.policy.allowAnonymous);
@@ -54,6 +55,7 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
     binding: origin.binding,
     retries: policy.retries,
   });
+  c.get('trace').upstreamMs = result.ms;
   settle(c, id, policy, 'failure' in result ? undefined : result.response.status, admitted);
   if ('failure' in result) return withHeaders(result.failure, admitted.headers, result.retried);
   return withHeaders(clientResponse(result.response), admitted.headers, result.retried);

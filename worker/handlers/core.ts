@@ -12,6 +12,7 @@ import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
 const CORE_TIMEOUT_MS = 30_000;
 
 export const core = async (c: Context<AppEnv>): Promise<Response> => {
+  c.get('trace').route = { kind: 'core', name: c.env.CORE_ORIGIN ? 'CORE_ORIGIN' : 'none' };
   if (!c.env.CORE_ORIGIN) return notFound();
   // The path as it came: ks-apiserver handles /clusters/{c}/… itself (for a member, by proxying to it).
   const url = c.get('requestUrl');
@@ -24,6 +25,7 @@ export const core = async (c: Context<AppEnv>): Promise<Response> => {
     body: hasNoBody(method) ? null : c.req.raw.body,
     timeoutMs: CORE_TIMEOUT_MS,
   });
+  c.get('trace').upstreamMs = result.ms;
   if ('failure' in result) return result.failure;
   return clientResponse(result.response);
 };

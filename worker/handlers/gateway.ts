@@ -11,6 +11,7 @@ import { redactUrl } from '../redact';
 import { fleet, hostCluster } from '../fleet/fleet';
 
 export const healthz: Handler<AppEnv> = (c) => {
+  c.get('trace').route = { kind: 'gateway', name: 'healthz' };
   const table = c.get('table');
   if (!table) return c.json({ status: 'no snapshot', error: fleet.host(c.env).state.lastError ?? null }, 503);
   return c.json({ status: 'ok', snapshot: table.hash });
@@ -21,6 +22,7 @@ export const healthz: Handler<AppEnv> = (c) => {
  * (platform admins have it); with AUTHZ=none it needs an authenticated user.
  */
 export const status: Handler<AppEnv> = async (c) => {
+  c.get('trace').route = { kind: 'gateway', name: 'status' };
   const refused = authorize(c, false);
   if (refused) return refused;
   const mode = authMode(c.env);
@@ -47,7 +49,7 @@ export const status: Handler<AppEnv> = async (c) => {
     clusters: await clusterStates(c.env, c.executionCtx),
     circuits: await circuitStates(c.env, table, hostCluster(c.env)),
     limits: { rateLimiterUnreachable: limitStats.unreachable, rateLimited: limitStats.refused, ...circuitStats },
-    resources: table?.snapshot.resources ?? [],
+    resources: withRoutes(table, await circuitStates(c.env, table, hostCluster(c.env)), hostCluster(c.env)),
   });
 };
 
@@ -111,4 +113,22 @@ async function clusterStates(env: AppEnv['Bindings'], ctx: { waitUntil(p: Promis
       resources: store?.state.table?.snapshot.resources ?? [],
     };
   }));
+}
+
+/** Each resource with what an operator looks for next to it: its upstream (credentials redacted), health, circuit. */
+function withRoutes(table: RouteTable | undefined, circuits: { route: string; state: string }[], cluster: string) {
+  const routes = new Map<string, { available: boolean; upstream?: { origin: string; cluster?: { name: string; namespace: string } } }>();
+  for (const r of table?.snapshot.apiServices ?? []) routes.set(`APIService/${r.name}`, r);
+  for (const r of table?.snapshot.reverseProxies ?? []) routes.set(`ReverseProxy/${r.name}`, r);
+  return (table?.snapshot.resources ?? []).map((r) => {
+    const route = routes.get(`${r.kind}/${r.name}`);
+    const kind = r.kind === 'APIService' ? 'apiService' : r.kind === 'ReverseProxy' ? 'reverseProxy' : undefined;
+    const up = route?.upstream;
+    return {
+      ...r,
+      upstream: up ? (up.cluster ? `${redactUrl(up.origin)} (in-cluster: Service ${up.cluster.namespace}/${up.cluster.name})` : redactUrl(up.origin)) : null,
+      health: r.warnings.find((w) => w.startsWith('unhealthy: ')) ?? (!kind || !route ? null : (route as { available?: boolean }).available ? 'ok' : 'unavailable'),
+      circuit: kind ? circuits.find((c) => c.route === routeId(cluster, kind, r.name))?.state ?? null : null,
+    };
+  });
 }

@@ -16,6 +16,7 @@ export const jsBundle: Step = (c) => {
 };
 
 async function serve(c: Context<AppEnv>, asset: BundleAsset): Promise<Response> {
+  c.get('trace').route = { kind: 'JSBundle', name: asset.bundle };
   if (asset.error || !asset.hash) return proxyError(503, `jsBundle ${asset.bundle}: ${asset.error ?? 'no bytes'}`);
 
   const etag = `"${asset.hash}"`;

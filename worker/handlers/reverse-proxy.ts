@@ -21,6 +21,7 @@ export const reverseProxy: Step = async (c) => {
   const match = c.get('table')?.matchReverseProxy(routingPath(url.pathname), c.req.method);
   if (!match) return undefined;
   const { route, matcher } = match;
+  c.get('trace').route = { kind: 'ReverseProxy', name: route.name };
   if (matcher.endsWith('*') && !staysWithin(url.pathname, matcher.slice(0, -1))) return pathEscapes();
   const refused = authorize(c, route.policy.allowAnonymous);
   if (refused) return refused;
@@ -53,6 +54,7 @@ export const reverseProxy: Step = async (c) => {
     binding: origin.binding,
     retries: policy.retries,
   });
+  c.get('trace').upstreamMs = result.ms;
   settle(c, id, policy, 'failure' in result ? undefined : result.response.status, admitted);
   if ('failure' in result) return withHeaders(result.failure, admitted.headers, result.retried);
   const upstream = result.response;

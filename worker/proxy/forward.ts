@@ -16,8 +16,8 @@ export interface Outbound {
   retries?: number;
 }
 
-/** `retried`: how many times the request was sent again after a connection failure. */
-export type Inbound = { response: Response; retried: number } | { failure: Response; retried: number };
+/** `retried`: how many times the request was sent again after a connection failure; `ms`: the wait for headers. */
+export type Inbound = ({ response: Response } | { failure: Response }) & { retried: number; ms: number };
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -26,6 +26,12 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
  * again once read), and a connection failure — never a timeout, and never once the upstream has answered.
  */
 export async function forward(out: Outbound): Promise<Inbound> {
+  const started = Date.now();
+  const r = await send(out);
+  return { ...r, ms: Date.now() - started } as Inbound;
+}
+
+async function send(out: Outbound): Promise<({ response: Response } | { failure: Response }) & { retried: number }> {
   const attempts = out.body === null && IDEMPOTENT.has(out.method) ? 1 + (out.retries ?? 0) : 1;
   for (let retried = 0; ; retried++) {
     try {

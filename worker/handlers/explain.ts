@@ -1,0 +1,78 @@
+/**
+ * `/_gateway/explain?method=GET&path=/proxy/x/y[&user=alice]`: what the gateway would do with that request —
+ * which cluster and resource take it and why, whether authorization would allow it, and for a ReverseProxy the
+ * URL it would send upstream — through the same functions a real request goes through, with nothing sent.
+ * Authorized like `/_gateway/status`.
+ */
+import type { Handler } from 'hono';
+import { ANONYMOUS, authenticated, authzMode, type Identity } from '../auth/identity';
+import { forbiddenMessage } from '../authz/forbidden';
+import { authorize, authorizeRequest } from '../authz/guard';
+import { staysWithin } from '../directives/path';
+import type { AppEnv } from '../env';
+import { clusterRoute } from '../fleet/cluster-route';
+import { resolveOrigin } from '../proxy/cluster-origin';
+import { planReverseProxy } from '../proxy/reverse-proxy-plan';
+import { redactUrl } from '../redact';
+import { routingPath, type RouteTable } from '../route-table';
+
+export const explain: Handler<AppEnv> = async (c) => {
+  c.get('trace').route = { kind: 'gateway', name: 'explain' };
+  const refused = authorize(c, false);
+  if (refused) return refused;
+  const method = (c.req.query('method') || 'GET').toUpperCase();
+  const path = c.req.query('path') || '/';
+  const user = c.req.query('user');
+  let url: URL;
+  try {
+    url = new URL(path.startsWith('/') ? path : `/${path}`, c.req.url);
+  } catch {
+    return c.json({ error: `not a path: ${JSON.stringify(path)}` }, 400);
+  }
+  const identity: Identity = user ? authenticated(user) : ANONYMOUS;
+  const route = await clusterRoute(c.env, c.executionCtx, url);
+  const base = { request: `${method} ${url.pathname}${url.search}`, user: identity.user, cluster: route.cluster };
+  return c.json({ ...base, ...what(c.env, route.table, method, route.url, identity, route.cluster) });
+};
+
+function what(env: AppEnv['Bindings'], table: RouteTable | undefined, method: string, url: URL, identity: Identity, cluster: string) {
+  if (!table) return { answer: 'no snapshot is loaded for this cluster: extension paths answer 503, others go to CORE_ORIGIN' };
+  const path = routingPath(url.pathname);
+  const bundle = (method === 'GET' || method === 'HEAD') ? table.matchBundle(url.pathname) : undefined;
+  if (bundle) return { kind: 'JSBundle', name: bundle.bundle, why: `the link ${bundle.link} of JSBundle ${bundle.bundle}`, authorization: 'public (/dist/* is always allowed)', answer: bundle.error ? `503: ${bundle.error}` : '200 from KV' };
+  const rp = table.matchReverseProxy(path, method);
+  if (rp) {
+    const { route, matcher } = rp;
+    const why = `matcher ${route.matchers.find((m) => m.path === matcher || m.path === `${matcher}`)?.method ?? '*'} ${matcher} of ReverseProxy ${route.name} (exact paths first, then the longest prefix, a named method before *, then the name)`;
+    if (matcher.endsWith('*') && !staysWithin(url.pathname, matcher.slice(0, -1))) return { kind: 'ReverseProxy', name: route.name, why, answer: '400: the path leaves the prefix it matched once decoded' };
+    const authz = decision(env, table, method, url, identity, route.policy.allowAnonymous);
+    if (!route.available || !route.upstream) return { kind: 'ReverseProxy', name: route.name, why, authorization: authz, answer: `503: ${route.unavailable ?? 'not available'}` };
+    const origin = resolveOrigin(route.upstream, env, cluster);
+    const plan = 'error' in origin ? undefined : planReverseProxy(route.directives, origin.base, {
+      url, method, clientHeaders: new Headers(), headers: new Headers(), clientIp: undefined, identity,
+    });
+    const upstream = plan && 'send' in plan ? `${plan.send.method} ${redactUrl(plan.send.url)}` : undefined;
+    return { kind: 'ReverseProxy', name: route.name, why, authorization: authz, policy: route.policy, upstream: upstream ?? null,
+      answer: 'error' in origin ? `502: ${origin.error}` : plan && 'redirect' in plan ? `301 to ${plan.redirect}` : plan && 'refuse' in plan ? '400: the directives leave the path' : 'proxied' };
+  }
+  const api = table.matchApiService(path);
+  if (api) {
+    const why = `APIService ${api.name} claims /kapis/${api.group}/${api.version}/`;
+    const authz = decision(env, table, method, url, identity, api.policy.allowAnonymous);
+    if (!api.available || !api.upstream) return { kind: 'APIService', name: api.name, why, authorization: authz, answer: `503: ${api.unavailable ?? 'not available'}` };
+    const origin = resolveOrigin(api.upstream, env, cluster);
+    return { kind: 'APIService', name: api.name, why, authorization: authz, policy: api.policy,
+      upstream: 'error' in origin ? null : `${method} ${redactUrl(origin.base + url.pathname + url.search)}`, answer: 'error' in origin ? `502: ${origin.error}` : 'proxied' };
+  }
+  return { kind: 'core', why: 'no JSBundle link, ReverseProxy matcher or APIService claims this path', answer: env.CORE_ORIGIN ? 'passed to CORE_ORIGIN unchanged' : '404: Page Not Found' };
+}
+
+function decision(env: AppEnv['Bindings'], table: RouteTable, method: string, url: URL, identity: Identity, allowAnonymous: boolean) {
+  if (allowAnonymous) return 'public route (ks-edge.io/allow-anonymous)';
+  const mode = authzMode(env);
+  if (mode === 'off') return 'authentication is off (AUTH=none)';
+  if (mode === 'none') return identity.anonymous ? 'refused: 401 (AUTHZ=none needs a user)' : 'allowed (AUTHZ=none: any authenticated user)';
+  const v = authorizeRequest(table.authz, method, url.pathname, url.search, identity.user, identity.groups);
+  if (v.allowed) return `allowed: ${v.reason}`;
+  return 'ri' in v ? `refused: 403 ${forbiddenMessage(v.ri, identity.user, v.errors)}` : `refused: 500 (${v.error})`;
+}

@@ -1,0 +1,49 @@
+/**
+ * Request tracing: every response carries an `X-Request-Id` (the client's, when it is a sane one) and a
+ * `Server-Timing` header with the gateway's own time and the upstream's; every request leaves one JSON log line
+ * (what `wrangler tail` shows) with the id, route, cluster, user, authorization decision, status and durations.
+ * No token, cookie or query string is ever logged: the query may carry credentials, so only the path is.
+ *
+ * Workers' clocks advance only across I/O, so on Cloudflare the gateway's time is what its own awaits cost (KV,
+ * Durable Objects); the upstream's is the wait for its response headers.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env';
+
+const CLIENT_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export interface Trace {
+  id: string;
+  started: number;
+  /** The route that answered: kind and name (`core`, `gateway`, `bundle`… when no extension route did). */
+  route?: { kind: string; name: string };
+  /** What authorization said (`allowed by …`, `forbidden`, `public`, `anonymous refused`…). */
+  decision?: string;
+  upstreamMs?: number;
+}
+
+export const trace: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const given = c.req.header('x-request-id');
+  const t: Trace = { id: given && CLIENT_ID.test(given) ? given : crypto.randomUUID(), started: Date.now() };
+  c.set('trace', t);
+  await next();
+  const total = Date.now() - t.started;
+  const upstream = t.upstreamMs ?? 0;
+  const res = c.res;
+  const timing = `edge;dur=${Math.max(0, total - upstream)}${t.upstreamMs === undefined ? '' : `, upstream;dur=${upstream}`}`;
+  try {
+    res.headers.set('X-Request-Id', t.id);
+    res.headers.set('Server-Timing', timing);
+  } catch {
+    // An immutable response (as the runtime gave it): copy once to add the headers.
+    c.res = new Response(res.body, res);
+    c.res.headers.set('X-Request-Id', t.id);
+    c.res.headers.set('Server-Timing', timing);
+  }
+  const identity = c.get('identity');
+  console.log(JSON.stringify({
+    msg: 'ks-edge request', id: t.id, method: c.req.method, path: c.get('requestUrl')?.pathname ?? new URL(c.req.url).pathname,
+    cluster: c.get('cluster') ?? null, route: t.route ?? null, user: identity ? identity.user : null,
+    decision: t.decision ?? null, status: c.res.status, edge_ms: Math.max(0, total - upstream), upstream_ms: t.upstreamMs ?? null,
+  }));
+};
