@@ -32,6 +32,15 @@ for (const command of ['start', 'run serve'] as const) describe(`npm ${command}`
       expect(run.output()).toMatch(/summary: 7 resources \(1 APIService, 4 JSBundle, 2 ReverseProxy\), 0 with problems/);
     });
 
+    it('ends its output with a URL to try for each kind of route, and how to mint a token', async () => {
+      for (let i = 0; i < 40 && !run.output().includes('Tokens:'); i++) await new Promise((r) => setTimeout(r, 250));
+      const tail = run.output().slice(run.output().indexOf('ks-edge is ready on'));
+      for (const kind of ['bundle', 'API', 'proxy', 'status']) expect(tail).toMatch(new RegExp(`^  ${kind}\\s`, 'm'));
+      expect(tail).toContain(`${base}/_gateway/`);
+      expect(tail).toContain('npm run -s token -- demo');
+      expect((await fetch(tail.match(/curl -i (http\S+\/dist\/\S+)/)![1]!)).status).toBe(200);
+    });
+
     it('serves a JSBundle of each source', async () => {
       for (const [link, text] of [
         ['/dist/demo-raw/index.js', 'spec.raw'], ['/dist/demo-configmap/index.js', 'ConfigMap'],

@@ -64,6 +64,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     bindings: { AUTH: 'none', SNAPSHOT_REFRESH_SECONDS: '3600', ...(opts.clusterOrigin ? { CLUSTER_ORIGIN: opts.clusterOrigin } : {}), ...opts.vars },
     host: '127.0.0.1',
     port: 0,
+    // The worker logs a JSON line per request (tested on plain workerd in tracing.test.ts): kept out of the test
+    // output; what the runtime says on stderr (errors) still shows.
+    handleRuntimeStdio: (stdout, stderr) => {
+      stdout.resume();
+      stderr.on('data', (d: Buffer) => {
+        const text = String(d).split('\n').filter((l) => l && !l.includes('"ks-edge request"')).join('\n');
+        if (text) process.stderr.write(`${text}\n`);
+      });
+    },
   });
   const url = (await mf.ready).toString().replace(/\/$/, '');
   const gateway: Gateway = {
