@@ -21,11 +21,15 @@ export class RouteTable {
   private readonly exact = new Map<string, Candidate[]>();
   private readonly prefixes = new Map<string, Candidate[]>();
   private readonly prefixLengths: number[];
-  /** The snapshot's authorization data, indexed; undefined when the exporter published none. */
-  readonly authz: AuthzTable | undefined;
+  private authzTable: AuthzTable | undefined;
+
+  /** The snapshot's authorization data, indexed on first use (a cold isolate routes first); undefined without any. */
+  get authz(): AuthzTable | undefined {
+    if (!this.authzTable && this.snapshot.authz) this.authzTable = new AuthzTable(this.snapshot.authz);
+    return this.authzTable;
+  }
 
   constructor(readonly snapshot: Snapshot, readonly hash: string) {
-    this.authz = snapshot.authz ? new AuthzTable(snapshot.authz) : undefined;
     for (const asset of snapshot.bundles) if (!this.bundles.has(asset.link)) this.bundles.set(asset.link, asset);
     for (const api of snapshot.apiServices) this.apiServices.set(`${api.group}/${api.version}`, api);
     const lengths = new Set<number>();

@@ -20,6 +20,7 @@ import { buildBundle } from '../serve/bundle';
 import { compatibility, workerdBinary, writeWorkerdConfig } from '../serve/workerd-config';
 import { pinned, SERVER_CPU, startCaddy, startFloors, startNginxProxy, startUpstream, waitFor, type Running } from './load-targets';
 import { authzBench, syntheticIam } from './authz';
+import { coldStartBench } from './cold-start';
 import { fleetBench } from './fleet';
 import { routingBench, SIZES } from './routing';
 import { renderChart } from './chart';
@@ -167,6 +168,8 @@ async function main() {
     const routing = await routingBench({ budgetMs: 300, log: say });
     const authz = authzBench(say);
     const fleet = await fleetBench(say);
+    say('cold isolates and memory:');
+    const cold = await coldStartBench(say);
     const ours = routing.filter((r) => r.name === 'ks-edge RouteTable');
     const byName = Object.fromEntries(load.map((l) => [l.name, l]));
     const result = {
@@ -179,6 +182,9 @@ async function main() {
       authz_throughput_ratio: +(byName['ks-edge gateway']!.rps / byName['gateway AUTHZ=none']!.rps).toFixed(3),
       rate_limited_rps: Math.round(byName['gateway rate-limited']!.rps),
       rate_limit_cost_us: +((1e6 / byName['gateway rate-limited']!.rps - 1e6 / byName['ks-edge gateway']!.rps)).toFixed(1),
+      cold_start_ms: cold.cold_start_ms,
+      isolate_heap_mib: cold.isolate_heap_mib,
+      snapshot_bytes: cold.snapshot_bytes,
       fleet_first_request_to_unloaded_cluster_ms: fleet.first_request_to_unloaded_cluster_ms,
       fleet_heap_with_10_members_mib: fleet.heap_with_10_members_mib,
       fleet_warm_member_ms: fleet.warm_member_ms,
@@ -201,6 +207,8 @@ async function main() {
       ['authorization costs ≤ 5% of throughput', result.authz_throughput_ratio >= 0.95, `${result.authz_throughput_ratio} × the same gateway with AUTHZ=none`],
       ['authorization decision (50 of 10,000 bindings) ≤ 2 µs median', result.authz_decision_ns <= 2000, `${result.authz_decision_ns} ns`],
       ['cold load of 10,000 routes + 10,000 bindings ≤ 100 ms', result.authz_cold_load_ms <= 100, `${result.authz_cold_load_ms} ms`],
+      ['isolate heap (10,000 routes and bindings, bundle cache full, 10,000 tokens) ≤ 64 MiB', result.isolate_heap_mib <= 64, `${result.isolate_heap_mib} MiB`],
+      ['cold start at 10,000 routes + bindings ≤ 15 ms', result.cold_start_ms['10000']! <= 15, `${result.cold_start_ms['10000']} ms (first request minus a warm one, fresh workerd)`],
     ] as const;
 
     say('\ntarget                  req/s    p50 ms   p99 ms   × passthrough');

@@ -96,6 +96,20 @@ describe('snapshot loading', () => {
     expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
   });
 
+  it('a cold isolate routes with a hash-verified snapshot at once, and drops it when the field checks after fail', async () => {
+    gw = await startGateway({ manifests: '', empty: true, vars: { SNAPSHOT_REFRESH_SECONDS: '3600' } });
+    const kv = await gw.mf.getKVNamespace('KV');
+    // Right shape and hash, but a route without a name: what only the field-by-field check catches.
+    const bad = JSON.stringify({ schemaVersion: 1, cluster: 'host', apiServices: [{ group: 'g.io', version: 'v1' }], reverseProxies: [], bundles: [], resources: [] });
+    const hash = createHash('sha256').update(bad).digest('hex');
+    await kv.put(`snapshot/${hash}`, bad);
+    await kv.put('pointer/host', JSON.stringify({ snapshot: hash, generatedAt: new Date().toISOString(), cluster: 'host', counts: {} }));
+    await gw.fetch('/_gateway/healthz');
+    const s = await eventually(() => status(gw!), (st) => st.lastError !== null);
+    expect(s.lastError).toContain(`snapshot ${hash} is invalid`);
+    expect((await gw.fetch('/_gateway/healthz')).status).toBe(503);
+  });
+
   it('counts KV reads: two on a cold load, none per request, one background look per refresh interval (seconds)', async () => {
     up = await startUpstream();
     gw = await startGateway({ manifests: reverseProxy('p', { matcher: { path: '/proxy/p/*' }, upstream: { url: up.origin } }), vars: { SNAPSHOT_REFRESH_SECONDS: '2' } });

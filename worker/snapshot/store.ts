@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import type { Env } from '../env';
-import { CURRENT_KEY, DEFAULT_CLUSTER, Pointer, pointerKey, Snapshot, snapshotKey } from '../model/snapshot';
+import { CURRENT_KEY, DEFAULT_CLUSTER, Pointer, pointerKey, Snapshot, SNAPSHOT_SCHEMA_VERSION, snapshotKey } from '../model/snapshot';
 import { RouteTable } from '../route-table';
 
 export interface SnapshotState {
@@ -36,7 +36,7 @@ export class SnapshotStore {
     const refreshMs = refreshSeconds(env) * 1000;
     if (now - this.state.lastCheck >= refreshMs) {
       const background = this.state.table !== undefined;
-      const work = this.refresh(env, now, background);
+      const work = this.refresh(env, now, background, ctx);
       if (background) ctx.waitUntil(work);
       else await work;
     } else if (this.state.table === undefined && this.inflight) {
@@ -46,10 +46,10 @@ export class SnapshotStore {
     return this.state.table;
   }
 
-  refresh(env: Env, now = Date.now(), background = false): Promise<void> {
+  refresh(env: Env, now = Date.now(), background = false, ctx?: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
     if (this.inflight) return this.inflight;
     this.state.lastCheck = now;
-    this.inflight = this.load(env, background)
+    this.inflight = this.load(env, background, ctx)
       .catch((e: unknown) => {
         this.state.lastError = `${new Date(now).toISOString()} ${(e as Error).message}`;
       })
@@ -59,7 +59,13 @@ export class SnapshotStore {
     return this.inflight;
   }
 
-  private async load(env: Env, background: boolean): Promise<void> {
+  /**
+   * A snapshot is used only when its bytes hash to the key the pointer names (so they are exactly what the exporter
+   * wrote, after validating every object with the same schemas). A cold store then routes at once and checks the
+   * snapshot field by field off the request's path (dropping it, and saying why, if it fails); a warm store checks
+   * before it replaces a working table.
+   */
+  private async load(env: Env, background: boolean, ctx?: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
     const count = () => (background ? this.state.backgroundKvReads++ : this.state.kvReads++);
     count();
     let raw = await env.KV.get(pointerKey(this.cluster), 'text');
@@ -79,16 +85,45 @@ export class SnapshotStore {
     if (text === null) throw new Error(`pointer names snapshot ${pointer.snapshot}, which is missing`);
     const digest = await sha256Hex(text);
     if (digest !== pointer.snapshot) throw new Error(`snapshot ${pointer.snapshot} does not match its hash (${digest})`);
-    const parsed = v.safeParse(Snapshot, JSON.parse(text));
-    if (!parsed.success) {
-      const first = parsed.issues[0];
-      throw new Error(`snapshot ${pointer.snapshot} is invalid: ${v.getDotPath(first) ?? ''} ${first.message}`);
-    }
-    this.state.table = new RouteTable(parsed.output, pointer.snapshot);
+    const json: unknown = JSON.parse(text);
+    const shape = shapeProblem(json);
+    if (shape) throw new Error(`snapshot ${pointer.snapshot} is invalid: ${shape}`);
+    const cold = !background && this.state.table === undefined && ctx !== undefined;
+    if (!cold) validate(json, pointer.snapshot);
+    this.state.table = new RouteTable(json as Snapshot, pointer.snapshot);
     this.state.pointer = pointer;
     this.state.loadedAt = Date.now();
     this.state.lastError = undefined;
+    if (cold) {
+      ctx.waitUntil((async () => {
+        try {
+          validate(json, pointer.snapshot);
+        } catch (e) {
+          if (this.state.table?.hash !== pointer.snapshot) return;
+          this.state.table = undefined;
+          this.state.lastError = `${new Date().toISOString()} ${(e as Error).message}`;
+        }
+      })());
+    }
   }
+}
+
+/** Field-by-field validation against the schemas (valibot): what a cold store defers past its first request. */
+function validate(json: unknown, hash: string): void {
+  const parsed = v.safeParse(Snapshot, json);
+  if (!parsed.success) {
+    const first = parsed.issues[0];
+    throw new Error(`snapshot ${hash} is invalid: ${v.getDotPath(first) ?? ''} ${first.message}`);
+  }
+}
+
+/** What every snapshot must be before anything routes with it: this schema version, and its lists. */
+function shapeProblem(json: unknown): string | undefined {
+  const s = json as Partial<Record<keyof Snapshot, unknown>> | null;
+  if (typeof s !== 'object' || s === null) return 'not an object';
+  if (s.schemaVersion !== SNAPSHOT_SCHEMA_VERSION) return `schemaVersion ${JSON.stringify(s.schemaVersion)} is not ${SNAPSHOT_SCHEMA_VERSION}`;
+  for (const k of ['apiServices', 'reverseProxies', 'bundles', 'resources'] as const) if (!Array.isArray(s[k])) return `${k} is not a list`;
+  return undefined;
 }
 
 function refreshSeconds(env: Env): number {

@@ -1,0 +1,163 @@
+/**
+ * `npm run bench:cold` (also part of `npm run bench`): a cold isolate's first request and an isolate's memory.
+ *
+ * - cold start at 100, 1,000 and 10,000 routes (10,000 with 10,000 bindings and 5,000 users): a fresh workerd
+ *   process per sample, its first request's latency minus the median of the warm ones after it — the worker's own
+ *   loading (pointer and snapshot reads from the local KV service included, which makes this an upper bound);
+ * - the snapshot's size as stored and as transferred (gzip);
+ * - the isolate's V8 heap (workerd's inspector) with the 10,000-route snapshot loaded, the bundle cache full
+ *   (32 MiB) and 10,000 verified tokens cached.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { compileAuthz } from '../exporter/authz/compile';
+import { publish, sha256 } from '../exporter/publish';
+import { filesTarget } from '../exporter/targets/files';
+import { buildBundle } from '../serve/bundle';
+import { compatibility, workerdBinary, writeWorkerdConfig } from '../serve/workerd-config';
+import { syntheticIam } from './authz';
+import { syntheticSnapshot } from './routing';
+
+const SIZES = [100, 1000, 10000] as const;
+const SAMPLES = 5;
+const SECRET = 'bench-jwt-secret-bench-jwt-secret';
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const freePort = () => new Promise<number>((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const port = (s.address() as AddressInfo).port;
+    s.close(() => resolve(port));
+  });
+});
+
+export interface ColdBench {
+  cold_start_ms: Record<string, number>;
+  snapshot_bytes: { stored: number; transferred_gzip: number };
+  isolate_heap_mib: number;
+}
+
+async function heapMiB(inspector: string): Promise<number> {
+  const targets = (await (await fetch(`http://${inspector}/json/list`)).json()) as { webSocketDebuggerUrl: string; title?: string; id?: string }[];
+  const target = targets.find((t) => /gateway/.test(`${t.title} ${t.id} ${t.webSocketDebuggerUrl}`)) ?? targets[0]!;
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((r, j) => ws.once('open', r).once('error', j));
+  const used = await new Promise<number>((resolve) => {
+    ws.on('message', (m) => {
+      const msg = JSON.parse(String(m)) as { id?: number; result?: { usedSize: number } };
+      if (msg.id === 2) resolve(msg.result!.usedSize);
+    });
+    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+    ws.send(JSON.stringify({ id: 2, method: 'Runtime.getHeapUsage' }));
+  });
+  ws.close();
+  return +(used / 1024 / 1024).toFixed(1);
+}
+
+const listening = async (port: number) => {
+  for (let i = 0; i < 400; i++) {
+    const ok = await new Promise<boolean>((r) => connect(port, '127.0.0.1').once('connect', function (this: import('node:net').Socket) { this.destroy(); r(true); }).once('error', () => r(false)));
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('workerd did not listen');
+};
+
+export async function coldStartBench(log: (l: string) => void = console.log): Promise<ColdBench> {
+  const dir = await mkdtemp(join(tmpdir(), 'ks-edge-cold-'));
+  const up = createServer((_q, res) => res.end('ok'));
+  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+  const upOrigin = `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
+  const children: ChildProcess[] = [];
+  const start = async (kvDir: string, inspector?: string) => {
+    const port = await freePort();
+    const config = join(dir, `c-${port}.capnp`);
+    const doDir = join(dir, `do-${port}`);
+    await mkdir(doDir);
+    await writeWorkerdConfig(config, { bundle, kvDir, port, ...compatibility(), doDir, vars: { JWT_SECRET: SECRET, AUTHZ: 'none', SNAPSHOT_REFRESH_SECONDS: '3600' } });
+    const child = spawn(workerdBinary(), ['serve', config, ...(inspector ? [`--inspector-addr=${inspector}`] : [])], { stdio: 'ignore' });
+    children.push(child);
+    await listening(port);
+    return { base: `http://127.0.0.1:${port}`, child };
+  };
+  const token = await new SignJWT({ username: 'bench', token_type: 'access_token' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('2h').sign(new TextEncoder().encode(SECRET));
+  const timed = async (base: string, path: string) => {
+    const t0 = performance.now();
+    const res = await fetch(base + path, { headers: { Authorization: `Bearer ${token}` } });
+    await res.arrayBuffer();
+    return { ms: performance.now() - t0, status: res.status };
+  };
+  const bundle = buildBundle();
+  try {
+    const result: ColdBench = { cold_start_ms: {}, snapshot_bytes: { stored: 0, transferred_gzip: 0 }, isolate_heap_mib: 0 };
+    for (const n of SIZES) {
+      const snapshot = { ...syntheticSnapshot(n), cluster: 'host' };
+      for (const r of [...snapshot.reverseProxies, ...snapshot.apiServices]) r.upstream = { origin: upOrigin };
+      if (n === 10000) snapshot.authz = { ...compileAuthz(syntheticIam()).data };
+      if (snapshot.authz) snapshot.authz.users.bench = 'Active';
+      const kvDir = join(dir, `kv-${n}`);
+      const js = new TextEncoder().encode('bundle();');
+      for (const b of snapshot.bundles) b.hash = sha256(js);
+      await publish(filesTarget(kvDir), snapshot, new Map([[sha256(js), js]]));
+      if (n === 10000) {
+        const text = JSON.stringify(snapshot);
+        result.snapshot_bytes = { stored: Buffer.byteLength(text), transferred_gzip: gzipSync(text).length };
+      }
+      const costs: number[] = [];
+      for (let i = 0; i < SAMPLES; i++) {
+        const { base, child } = await start(kvDir);
+        const first = await timed(base, '/proxy/ext-1/x');
+        if (first.status !== 200) throw new Error(`cold request answered ${first.status}`);
+        const warm: number[] = [];
+        for (let k = 0; k < 20; k++) warm.push((await timed(base, '/proxy/ext-1/x')).ms);
+        costs.push(first.ms - median(warm));
+        child.kill('SIGTERM');
+      }
+      result.cold_start_ms[String(n)] = +median(costs).toFixed(1);
+      log(`  cold start at ${String(n).padStart(5)} routes${n === 10000 ? ' + 10,000 bindings + 5,000 users' : ''}: ${result.cold_start_ms[String(n)]} ms (median of ${SAMPLES} fresh processes: first request minus a warm one)`);
+    }
+    log(`  snapshot at 10,000 routes: ${(result.snapshot_bytes.stored / 1e6).toFixed(2)} MB stored, ${(result.snapshot_bytes.transferred_gzip / 1e6).toFixed(2)} MB gzipped in transfer`);
+
+    // Memory: the 10,000-route snapshot, the bundle cache full (8 bundles of 4 MiB) and 10,000 cached tokens.
+    const snapshot = { ...syntheticSnapshot(10000), cluster: 'host' };
+    snapshot.authz = compileAuthz(syntheticIam()).data;
+    snapshot.authz.users.bench = 'Active';
+    for (const r of snapshot.reverseProxies) r.upstream = { origin: upOrigin };
+    const blobs = new Map<string, Uint8Array>();
+    snapshot.bundles = Array.from({ length: 8 }, (_, i) => {
+      const bytes = new Uint8Array(4 * 1024 * 1024 - 1024).fill(97 + i);
+      const hash = sha256(bytes);
+      blobs.set(hash, bytes);
+      return { bundle: `big-${i}`, link: `/dist/big-${i}/index.js`, contentType: 'application/javascript', hash, size: bytes.byteLength };
+    });
+    const kvDir = join(dir, 'kv-memory');
+    await publish(filesTarget(kvDir), snapshot, blobs);
+    const inspector = `127.0.0.1:${await freePort()}`;
+    const { base } = await start(kvDir, inspector);
+    for (let i = 0; i < 8; i++) await timed(base, `/dist/big-${i}/index.js`);
+    const key = new TextEncoder().encode(SECRET);
+    for (let i = 0; i < 10_000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, async (_, k) => {
+        const t = await new SignJWT({ username: `user${(i + k) % 5000}`, jti: String(i + k), token_type: 'access_token' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('2h').sign(key);
+        await (await fetch(`${base}/proxy/ext-1/x`, { headers: { Authorization: `Bearer ${t}` } })).arrayBuffer();
+      }));
+    }
+    result.isolate_heap_mib = await heapMiB(inspector);
+    log(`  isolate heap with 10,000 routes + 10,000 bindings, the bundle cache full (32 MiB) and 10,000 cached tokens: ${result.isolate_heap_mib} MiB (budget ≤ 64)`);
+    return result;
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    up.closeAllConnections();
+    up.close();
+    await new Promise((r) => setTimeout(r, 300));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await coldStartBench();
