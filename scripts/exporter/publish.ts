@@ -122,7 +122,7 @@ export async function publish(
     };
     await write(target, result, await pointerEntries(target, pointer));
   } else result.unchanged += 2; // the snapshot and the pointer
-  await prune(target, result);
+  await prune(target, result, snapshot.cluster);
   return result;
 }
 
@@ -136,22 +136,26 @@ async function write(target: KvTarget, result: PublishResult, entries: { key: st
 }
 
 /**
- * Removes snapshots that no cluster's pointer keeps (current or history) and bundles that no kept snapshot of any
- * cluster references: clusters share bundles by content hash, and one cluster's export never removes another's.
+ * Removes this cluster's snapshots that its pointer no longer keeps (current or history), and the bundles that no
+ * snapshot left in KV references. Another cluster's snapshot is never removed here, even one no pointer names yet:
+ * its exporter may be between writing it and writing its pointer (clusters export at the same time), and the
+ * bundles it references are kept with it. Each exporter prunes its own cluster's old snapshots.
  */
-export async function prune(target: KvTarget, result: Pick<PublishResult, 'deleted'>): Promise<void> {
+export async function prune(target: KvTarget, result: Pick<PublishResult, 'deleted'>, cluster = DEFAULT_CLUSTER): Promise<void> {
   const pointers = await allPointers(target);
   if (!pointers.length) return;
   const kept = new Set(pointers.flatMap((p) => [p.snapshot, ...(p.history ?? [])]));
   const referenced = new Set<string>();
-  for (const h of kept) {
-    const s = await readSnapshot(target, h);
+  const doomed: string[] = [];
+  for (const key of await target.listKeys('snapshot/')) {
+    const s = await readSnapshot(target, key.slice('snapshot/'.length));
+    if (!kept.has(key.slice('snapshot/'.length)) && (!s || s.cluster === cluster)) {
+      doomed.push(key);
+      continue;
+    }
     for (const b of s?.bundles ?? []) if (b.hash) referenced.add(bundleKey(b.hash));
   }
-  const doomed = [
-    ...(await target.listKeys('snapshot/')).filter((k) => !kept.has(k.slice('snapshot/'.length))),
-    ...(await target.listKeys('bundle/')).filter((k) => !referenced.has(k)),
-  ];
+  doomed.push(...(await target.listKeys('bundle/')).filter((k) => !referenced.has(k)));
   if (!doomed.length) return;
   await target.deleteMany(doomed);
   result.deleted.push(...doomed);

@@ -110,7 +110,7 @@ describe('4. no pattern can stall the isolate (RE2)', () => {
     const [res, health] = await Promise.all([gw.fetch(`/proxy/redos/${'a'.repeat(28)}!`), gw.fetch('/_gateway/healthz')]);
     expect(res.status).toBe(200);
     expect(health.status).toBe(200);
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(5000); // a backtracking engine would take minutes
     expect(last().url).toBe(`/redos/${'a'.repeat(28)}!`);
   });
 });

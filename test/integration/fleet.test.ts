@@ -31,7 +31,8 @@ beforeAll(async () => {
   [up, core] = await Promise.all([startUpstream(), startUpstream()]);
   const clusterOrigin = `${up.origin}/{cluster}/{name}`;
   gw = await startGateway({
-    manifests: extension + user('ann') + user('bob') + grant('app-user', ['/proxy/app/*'], 'ann') + grant('status-reader', ['/_gateway/status'], 'ann'),
+    manifests: extension + user('ann') + user('bob') + iam('User', 'carl', { spec: { email: 'carl@x.io' }, status: { state: 'Disabled' } })
+      + grant('app-user', ['/proxy/app/*'], 'ann') + grant('status-reader', ['/_gateway/status'], 'ann'),
     clusterOrigin,
     vars: { JWT_SECRET, AUTH: '', CORE_ORIGIN: core.origin, SNAPSHOT_REFRESH_SECONDS: '1' },
   });
@@ -39,7 +40,7 @@ beforeAll(async () => {
   for (const [i, kube] of members.entries()) {
     await apply(kube.kc, kubesphereCrds());
     // ann may use the app on member1 only; bob on member2 only.
-    await apply(kube.kc, extension + (i === 0 ? grant('app-user', ['/proxy/app/*'], 'ann') : grant('app-user', ['/proxy/app/*'], 'bob')));
+    await apply(kube.kc, extension + (i === 0 ? grant('app-user', ['/proxy/app/*'], 'ann') + grant('carl-app', ['/proxy/app/*'], 'carl') : grant('app-user', ['/proxy/app/*'], 'bob')));
     await gw.publishFrom(kubeSource(kube.kc), `member${i + 1}`);
   }
 }, 300_000);
@@ -73,6 +74,12 @@ describe('members are served from their own snapshots', () => {
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { message: string }).message).toBe('forbidden: User "ann" cannot GET path "/proxy/app/x"');
     expect((await as('bob', '/clusters/member1/proxy/app/x')).status).toBe(403);
+  });
+
+  it('a user the host has disabled reaches no member either (the host authenticates before it proxies)', async () => {
+    const res = await as('carl', '/clusters/member1/proxy/app/x');
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { message: string }).message).toContain('account is not active');
   });
 
   it('the host answers its unprefixed routes as before, and /clusters/host/ as its own', async () => {

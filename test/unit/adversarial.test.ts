@@ -24,7 +24,7 @@ describe('nothing a request sends can stall the isolate', () => {
   it('a label selector built to make a backtracking engine explode is read in linear time', () => {
     const q = `?labelSelector=x+in+(${'+,+'.repeat(40)}!&fieldSelector=metadata.name%3Dw1`;
     const { value, ms } = timed(() => requestInfo('GET', '/kapis/g.io/v1/widgets', q));
-    expect(ms).toBeLessThan(50);
+    expect(ms).toBeLessThan(1000); // exponential backtracking took 21 s at a third of this length
     expect(value.name).toBe(''); // the selector does not parse, so ListOptions names nothing
   });
   it('a rewrite glob against a long segment is matched in linear time', () => {
@@ -32,7 +32,7 @@ describe('nothing a request sends can stall the isolate', () => {
     const state = { path: `/proxy/app/${'-'.repeat(5000)}`, query: '' };
     const ctx = { host: 'h', method: 'GET', path: state.path, query: '', scheme: 'http', remoteHost: '', user: '', headers: new Headers() };
     const { ms } = timed(() => applyRewrite(state, [rule], ctx));
-    expect(ms).toBeLessThan(200);
+    expect(ms).toBeLessThan(1000);
     expect(state.path).toBe(`/proxy/app/${'-'.repeat(5000)}`);
   });
 });
@@ -52,7 +52,7 @@ describe('no role can stop the exporter, or make a decision expensive', () => {
     const input = { A: Array.from({ length: 40 }, (_, i) => String(i)) };
     const { value, ms } = timed(() => regoAllows(p, input));
     expect(value).toBe(false);
-    expect(ms).toBeLessThan(100);
+    expect(ms).toBeLessThan(1000);
   });
   it('evaluates as OPA does: no .length on arrays, no string keys on arrays, Go\'s upper-casing, one package', () => {
     const input = { User: { Name: 'a', Groups: ['g'] }, Resource: 'ß' };

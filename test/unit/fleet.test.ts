@@ -48,6 +48,17 @@ describe('one KV namespace, a pointer per cluster', () => {
     expect(await target().listKeys('bundle/')).toHaveLength(KEEP_SNAPSHOTS + 1); // the host's kept ones and member1's
   });
 
+  it('another cluster\'s snapshot that no pointer names yet is not pruned (its exporter may be mid-publication)', async () => {
+    await exportAs('host', 'h();');
+    const m1 = await exportAs('member1', 'm1();');
+    // member1 is between writing its next snapshot and its pointer: simulate by removing the pointer only.
+    await target().deleteMany(['pointer/member1']);
+    await exportAs('host', 'h2();');
+    expect(await target().get(`snapshot/${m1.snapshot}`)).not.toBeNull();
+    const bundles = await target().listKeys('bundle/');
+    expect(bundles).toHaveLength(3); // member1's, and the host's current and previous ones
+  });
+
   it('rollback moves one cluster\'s pointer only', async () => {
     const h1 = await exportAs('host', 'a();');
     const h2 = await exportAs('host', 'b();');

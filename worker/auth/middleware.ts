@@ -7,6 +7,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { kubeStatus } from '../errors';
 import { redactCredentials } from '../redact';
+import { fleet } from '../fleet/fleet';
 import type { RouteTable } from '../route-table';
 import { ANONYMOUS, authMode, authzMode, PRE_REGISTRATION_USER, SERVICE_ACCOUNT_PREFIX, type Identity } from './identity';
 import { bearerToken } from './token';
@@ -19,13 +20,21 @@ export function authConfigMissing(env: AppEnv['Bindings']): Response | undefined
     return configError('ks-edge authentication is not configured: set JWT_SECRET or JWKS_URL, or AUTH=none to run without authentication');
   }
   if (mode === 'off') return undefined;
-  const problem = keyConfigProblem(env);
+  const problem = keyProblemOf(env);
   if (problem) return configError(`ks-edge authentication is misconfigured: ${problem}`);
   if (authzMode(env) === 'misconfigured') return configError(`ks-edge authorization is misconfigured: AUTHZ must be "kubesphere" or "none", got ${JSON.stringify(env.AUTHZ)}`);
   return undefined;
 }
 
 const configError = (message: string) => kubeStatus(500, 'InternalError', message);
+
+/** The key settings' problem, worked out once per isolate and settings (it encodes the secret to count its bytes). */
+let checked: { of: string; problem: string | undefined } | undefined;
+function keyProblemOf(env: AppEnv['Bindings']): string | undefined {
+  const of = `${env.JWT_SECRET ?? ''}\n${env.JWKS_URL ?? ''}\n${env.JWT_ISSUER ?? ''}`;
+  if (checked?.of !== of) checked = { of, problem: keyConfigProblem(env) };
+  return checked.problem;
+}
 
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('identity', ANONYMOUS);
@@ -39,8 +48,9 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
       if (!(e instanceof TokenError)) throw e;
       return unauthorized(e.message);
     }
-    // Only the host checks its users, as in KubeSphere (a member trusts the host's token).
-    const gone = c.get('isHost') ? userRefused(c.get('table'), identity) : undefined;
+    // The host's users decide, for member paths too: KubeSphere's host authenticates a request before it proxies
+    // it to a member, so a deleted or disabled user reaches no cluster.
+    const gone = userRefused(c.get('isHost') ? c.get('table') : fleet.host(c.env).state.table, identity);
     if (gone) return unauthorized(gone);
     c.set('identity', identity);
   }

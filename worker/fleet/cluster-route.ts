@@ -18,7 +18,11 @@ export async function clusterRoute(env: Env, ctx: Ctx, url: URL): Promise<Cluste
   const named = url.pathname.includes('clusters/') ? clusterOfPath(url.pathname) : undefined;
   if (named && named.cluster !== host && named.cluster !== 'host') {
     const table = await fleet.member(env, ctx, named.cluster);
-    if (table) return { cluster: named.cluster, isHost: false, table, url: without(url, named.path) };
+    if (table) {
+      // The host's users authenticate member requests too: its snapshot must be at hand (warm: no KV read).
+      await fleet.host(env).current(env, ctx);
+      return { cluster: named.cluster, isHost: false, table, url: without(url, named.path) };
+    }
   }
   const table = await fleet.host(env).current(env, ctx);
   const isHostPrefix = named && (named.cluster === host || named.cluster === 'host');

@@ -41,7 +41,10 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
     return withHeaders(redirectResponse(policy.redirect, ctx), admitted.headers);
   }
   const origin = resolveOrigin(route.upstream, c.env, c.get('cluster'));
-  if ('error' in origin) return badGateway(origin.error);
+  if ('error' in origin) {
+    settle(c, id, policy, undefined, admitted);
+    return badGateway(origin.error);
+  }
 
   const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
   setIdentity(headers, identity.user, identity.group);

@@ -43,7 +43,7 @@ function what(env: AppEnv['Bindings'], table: RouteTable | undefined, method: st
   const rp = table.matchReverseProxy(path, method);
   if (rp) {
     const { route, matcher } = rp;
-    const why = `matcher ${route.matchers.find((m) => m.path === matcher || m.path === `${matcher}`)?.method ?? '*'} ${matcher} of ReverseProxy ${route.name} (exact paths first, then the longest prefix, a named method before *, then the name)`;
+    const why = `matcher ${route.matchers.find((m) => m.path === matcher)?.method ?? '*'} ${matcher} of ReverseProxy ${route.name} (exact paths first, then the longest prefix, a named method before *, then the name)`;
     if (matcher.endsWith('*') && !staysWithin(url.pathname, matcher.slice(0, -1))) return { kind: 'ReverseProxy', name: route.name, why, answer: '400: the path leaves the prefix it matched once decoded' };
     const authz = decision(env, table, method, url, identity, route.policy.allowAnonymous);
     if (!route.available || !route.upstream) return { kind: 'ReverseProxy', name: route.name, why, authorization: authz, answer: `503: ${route.unavailable ?? 'not available'}` };

@@ -7,6 +7,7 @@ import { circuitStats, knownCircuits } from '../limits/circuits';
 import { routeId } from '../limits/route-guard';
 import { limitStats } from '../limits/rate-limit';
 import type { RouteTable } from '../route-table';
+import { pointerKey } from '../model/snapshot';
 import { redactUrl } from '../redact';
 import { fleet, hostCluster } from '../fleet/fleet';
 
@@ -27,6 +28,7 @@ export const status: Handler<AppEnv> = async (c) => {
   if (refused) return refused;
   const mode = authMode(c.env);
   const { table, pointer, loadedAt, lastError, kvReads, backgroundKvReads } = fleet.host(c.env).state;
+  const circuits = await circuitStates(c.env, table, hostCluster(c.env));
   const generated = pointer ? Date.parse(pointer.generatedAt) : NaN;
   return c.json({
     auth: mode === 'off'
@@ -47,9 +49,9 @@ export const status: Handler<AppEnv> = async (c) => {
     kvReads,
     backgroundKvReads,
     clusters: await clusterStates(c.env, c.executionCtx),
-    circuits: await circuitStates(c.env, table, hostCluster(c.env)),
+    circuits,
     limits: { rateLimiterUnreachable: limitStats.unreachable, rateLimited: limitStats.refused, ...circuitStats },
-    resources: withRoutes(table, await circuitStates(c.env, table, hostCluster(c.env)), hostCluster(c.env)),
+    resources: withRoutes(table, circuits, hostCluster(c.env)),
   });
 };
 
@@ -99,7 +101,7 @@ async function clusterStates(env: AppEnv['Bindings'], ctx: { waitUntil(p: Promis
     const store = name === host ? fleet.host(env) : fleet.loaded().get(name);
     let pointer = store?.state.pointer;
     if (!pointer) {
-      const raw = await env.KV.get(`pointer/${name}`, 'text').catch(() => null);
+      const raw = await env.KV.get(pointerKey(name), 'text').catch(() => null);
       try {
         pointer = raw ? (JSON.parse(raw) as typeof pointer) : undefined;
       } catch { /* shown as unknown */ }

@@ -36,7 +36,10 @@ export const reverseProxy: Step = async (c) => {
     return withHeaders(redirectResponse(policy.redirect, ctx), admitted.headers);
   }
   const origin = resolveOrigin(route.upstream, c.env, c.get('cluster'));
-  if ('error' in origin) return badGateway(origin.error);
+  if ('error' in origin) {
+    settle(c, id, policy, undefined, admitted);
+    return badGateway(origin.error);
+  }
 
   const d = route.directives;
   const plan = planReverseProxy(d, origin.base, {

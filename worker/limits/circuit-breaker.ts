@@ -11,7 +11,7 @@ interface Circuit { state: 'closed' | 'open' | 'half-open'; failures: number[]; 
 
 const CLOSED: Circuit = { state: 'closed', failures: [], until: 0, probeUntil: 0 };
 /** How long a probe may take before another caller may probe. */
-const PROBE_LEASE_MS = 30_000;
+const PROBE_LEASE_MS = 10_000;
 
 export class CircuitBreaker extends DurableObject {
   private circuit: Circuit | undefined;
@@ -36,12 +36,18 @@ export class CircuitBreaker extends DurableObject {
     return { state: 'half-open', until: now + PROBE_LEASE_MS, failures: c.failures.length, probe: true };
   }
 
-  /** An upstream outcome; returns the state after it. */
-  async report(rule: CircuitRule, ok: boolean, now = Date.now()): Promise<CircuitView> {
+  /**
+   * An upstream outcome; returns the state after it. While the circuit is not closed only the probe's success
+   * closes it: a success of a request that was under way before it opened says nothing about the upstream now.
+   */
+  async report(rule: CircuitRule, ok: boolean, now = Date.now(), probe = false): Promise<CircuitView> {
     const c = await this.load();
     if (ok) {
-      if (c.state !== 'closed' || c.failures.length) await this.save({ ...CLOSED });
-      return { state: 'closed', until: 0, failures: 0 };
+      if (c.state === 'closed' || probe) {
+        if (c.state !== 'closed' || c.failures.length) await this.save({ ...CLOSED });
+        return { state: 'closed', until: 0, failures: 0 };
+      }
+      return { state: 'open', until: c.state === 'open' ? c.until : c.probeUntil, failures: c.failures.length };
     }
     if (c.state === 'half-open') {
       await this.save({ ...c, state: 'open', until: now + rule.cooldownMs, probeUntil: 0 });

@@ -57,7 +57,7 @@ export function circuitRecord(c: Context<AppEnv>, routeId: string, rule: Circuit
   if (!failed && !probe && (known.get(routeId)?.view.state ?? 'closed') === 'closed') return;
   c.executionCtx.waitUntil((async () => {
     try {
-      known.set(routeId, { view: await stub(c, routeId).report(rule, !failed), syncedAt: Date.now() });
+      known.set(routeId, { view: await stub(c, routeId).report(rule, !failed, Date.now(), probe), syncedAt: Date.now() });
     } catch {
       circuitStats.unreachable++;
     }

@@ -13,6 +13,7 @@ import { kubeStatus } from '../errors';
 import type { RateLimit } from '../model/resilience';
 import type { RateDecision } from './rate-rule';
 
+/** `unreachable`: requests let through because the limiter could not be asked (no binding, or an error). */
 export const limitStats = { unreachable: 0, refused: 0 };
 
 export type RateOutcome = { refused: Response } | { headers: [string, string][] } | undefined;

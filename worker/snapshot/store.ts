@@ -30,10 +30,13 @@ export class SnapshotStore {
     table: undefined, pointer: undefined, loadedAt: undefined, lastCheck: 0, lastError: undefined, kvReads: 0, backgroundKvReads: 0,
   };
   private inflight: Promise<void> | undefined;
+  /** Snapshots that failed the field-by-field check: never loaded again. */
+  private readonly rejected = new Set<string>();
 
   /** Returns the table to route with (maybe none), refreshing in the background when it is due. */
   async current(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, now = Date.now()): Promise<RouteTable | undefined> {
-    const refreshMs = refreshSeconds(env) * 1000;
+    // Until a first table is loaded, a failed read is tried again after a second, not a whole refresh interval.
+    const refreshMs = this.state.table ? refreshSeconds(env) * 1000 : Math.min(1000, refreshSeconds(env) * 1000);
     if (now - this.state.lastCheck >= refreshMs) {
       const background = this.state.table !== undefined;
       const work = this.refresh(env, now, background, ctx);
@@ -80,6 +83,7 @@ export class SnapshotStore {
       this.state.lastError = undefined;
       return;
     }
+    if (this.rejected.has(pointer.snapshot)) throw new Error(`snapshot ${pointer.snapshot} was found invalid before; waiting for another`);
     count();
     const text = await env.KV.get(snapshotKey(pointer.snapshot), 'text');
     if (text === null) throw new Error(`pointer names snapshot ${pointer.snapshot}, which is missing`);
@@ -89,21 +93,31 @@ export class SnapshotStore {
     const shape = shapeProblem(json);
     if (shape) throw new Error(`snapshot ${pointer.snapshot} is invalid: ${shape}`);
     const cold = !background && this.state.table === undefined && ctx !== undefined;
-    if (!cold) validate(json, pointer.snapshot);
+    if (!cold) this.validate(json, pointer.snapshot);
     this.state.table = new RouteTable(json as Snapshot, pointer.snapshot);
     this.state.pointer = pointer;
     this.state.loadedAt = Date.now();
     this.state.lastError = undefined;
     if (cold) {
       ctx.waitUntil((async () => {
+        await new Promise((r) => setTimeout(r, 0)); // after the first request has been routed
         try {
-          validate(json, pointer.snapshot);
+          this.validate(json, pointer.snapshot);
         } catch (e) {
           if (this.state.table?.hash !== pointer.snapshot) return;
           this.state.table = undefined;
           this.state.lastError = `${new Date().toISOString()} ${(e as Error).message}`;
         }
       })());
+    }
+  }
+
+  private validate(json: unknown, hash: string): void {
+    try {
+      validate(json, hash);
+    } catch (e) {
+      this.rejected.add(hash);
+      throw e;
     }
   }
 }
