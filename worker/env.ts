@@ -1,6 +1,6 @@
 /** The worker's bindings and variables (wrangler.toml, `wrangler secret`, or `--var` locally). */
 export interface Env {
-  /** Workers KV holding `current`, `snapshot/<hash>` and `bundle/<hash>` (written by the exporter). */
+  /** Workers KV holding `pointer/<cluster>` (and the legacy `current`), `snapshot/<hash>` and `bundle/<hash>`. */
   KV: KVNamespace;
   /** HS256 key of KubeSphere's JWTs (ks-apiserver's `jwtSecret`). */
   JWT_SECRET?: string;

@@ -17,12 +17,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { SignJWT } from 'jose';
-import WebSocket from 'ws';
 import { compileAuthz } from '../exporter/authz/compile';
 import { publish, sha256 } from '../exporter/publish';
 import { filesTarget } from '../exporter/targets/files';
 import { buildBundle } from '../serve/bundle';
 import { compatibility, workerdBinary, writeWorkerdConfig } from '../serve/workerd-config';
+import { freePort, heapMiB } from './workerd-probe';
 import { syntheticIam } from './authz';
 import { syntheticSnapshot } from './routing';
 
@@ -30,12 +30,6 @@ const SIZES = [100, 1000, 10000] as const;
 const SAMPLES = 5;
 const SECRET = 'bench-jwt-secret-bench-jwt-secret';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const port = (s.address() as AddressInfo).port;
-    s.close(() => resolve(port));
-  });
-});
 
 export interface ColdBench {
   cold_start_ms: Record<string, number>;
@@ -43,22 +37,6 @@ export interface ColdBench {
   isolate_heap_mib: number;
 }
 
-async function heapMiB(inspector: string): Promise<number> {
-  const targets = (await (await fetch(`http://${inspector}/json/list`)).json()) as { webSocketDebuggerUrl: string; title?: string; id?: string }[];
-  const target = targets.find((t) => /gateway/.test(`${t.title} ${t.id} ${t.webSocketDebuggerUrl}`)) ?? targets[0]!;
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((r, j) => ws.once('open', r).once('error', j));
-  const used = await new Promise<number>((resolve) => {
-    ws.on('message', (m) => {
-      const msg = JSON.parse(String(m)) as { id?: number; result?: { usedSize: number } };
-      if (msg.id === 2) resolve(msg.result!.usedSize);
-    });
-    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
-    ws.send(JSON.stringify({ id: 2, method: 'Runtime.getHeapUsage' }));
-  });
-  ws.close();
-  return +(used / 1024 / 1024).toFixed(1);
-}
 
 const listening = async (port: number) => {
   for (let i = 0; i < 400; i++) {

@@ -13,45 +13,23 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { publish, readPointer, readSnapshot } from '../exporter/publish';
 import { runExport } from '../exporter/run';
 import { directorySource } from '../exporter/sources/directory';
 import { filesTarget } from '../exporter/targets/files';
 import { buildBundle } from '../serve/bundle';
 import { compatibility, workerdBinary, writeWorkerdConfig } from '../serve/workerd-config';
+import { freePort, heapMiB } from './workerd-probe';
 
 export const FLEET = { clusters: 100, resources: 1000, loaded: 10 } as const;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const port = (s.address() as AddressInfo).port;
-    s.close(() => resolve(port));
-  });
-});
 
 export interface FleetBench {
   first_member_request_ms: number; first_request_to_unloaded_cluster_ms: number; warm_member_ms: number; warm_host_ms: number;
   heap_host_only_mib: number; heap_with_10_members_mib: number; snapshot_bytes_per_cluster: number;
 }
 
-async function heapMiB(inspector: string): Promise<number> {
-  const targets = (await (await fetch(`http://${inspector}/json/list`)).json()) as { webSocketDebuggerUrl: string; title?: string; id?: string }[];
-  const target = targets.find((t) => /gateway/.test(`${t.title} ${t.id} ${t.webSocketDebuggerUrl}`)) ?? targets[0]!;
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((r, j) => ws.once('open', r).once('error', j));
-  const used = await new Promise<number>((resolve) => {
-    ws.on('message', (m) => {
-      const msg = JSON.parse(String(m)) as { id?: number; result?: { usedSize: number } };
-      if (msg.id === 2) resolve(msg.result!.usedSize);
-    });
-    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
-    ws.send(JSON.stringify({ id: 2, method: 'Runtime.getHeapUsage' }));
-  });
-  ws.close();
-  return +(used / 1024 / 1024).toFixed(1);
-}
 
 export async function fleetBench(log: (l: string) => void = console.log): Promise<FleetBench> {
   const dir = await mkdtemp(join(tmpdir(), 'ks-edge-fleet-bench-'));

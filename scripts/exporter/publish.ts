@@ -1,11 +1,13 @@
 /**
- * Publishes a compiled snapshot: bundles, then `snapshot/<hash>`, then the `current` pointer, so the pointer never
+ * Publishes a compiled snapshot: bundles, then `snapshot/<hash>`, then the cluster's pointer, so the pointer never
  * names missing data. Only keys that changed are written; the newest few snapshots are kept for rollback and
  * everything no kept snapshot references is removed afterwards.
  */
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
-import type { AuthzData } from '../../worker/model/authz';
+import { authzCounts } from '../../worker/model/authz';
+
+export { authzCounts };
 import { bundleKey, CURRENT_KEY, DEFAULT_CLUSTER, Pointer, POINTER_PREFIX, pointerKey, Snapshot, snapshotKey } from '../../worker/model/snapshot';
 import type { KvTarget } from './targets/kv-target';
 
@@ -82,15 +84,6 @@ export function countsOf(s: Snapshot): Record<string, number> {
   };
 }
 
-export function authzCounts(a: AuthzData): Record<string, number> {
-  const count = (r: Record<string, unknown[]>) => Object.values(r).reduce((n, l) => n + l.length, 0);
-  return {
-    roles: a.roles.length,
-    bindings: a.globalRoleBindings.length + a.clusterRoleBindings.length + count(a.workspaceRoleBindings) + count(a.roleBindings),
-    users: Object.keys(a.users).length,
-    namespaces: Object.keys(a.namespaceWorkspaces).length,
-  };
-}
 
 export async function publish(
   target: KvTarget,

@@ -72,10 +72,9 @@ export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
   const blobs = new Map<string, Uint8Array>();
   const assets = new Map<string, HashedAsset[]>();
   const bundles = candidates.filter((c) => c.kind === 'JSBundle' && c.value && c.value.status?.state === 'Available');
-  let resolvedCount = 0;
-  for (const c of candidates) {
-    if (c.kind !== 'JSBundle' || !c.value || c.value.status?.state !== 'Available') continue;
-    say(`resolving bundle sources ${++resolvedCount}/${bundles.length}: ${c.name}`);
+  for (const [i, c] of bundles.entries()) {
+    if (c.kind !== 'JSBundle' || !c.value) continue;
+    say(`resolving bundle sources ${i + 1}/${bundles.length}: ${c.name}`);
     const resolved = await resolveBundle(c.value, { reader: contents.reader, clusterOrigin: opts.clusterOrigin });
     c.warnings.push(...resolved.warnings);
     assets.set(c.name, resolved.assets.map((a) => hashAsset(a, c.name, lastGood, blobs, c.warnings)));

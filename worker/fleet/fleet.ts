@@ -9,7 +9,7 @@
 import type { Env } from '../env';
 import { DEFAULT_CLUSTER, POINTER_PREFIX } from '../model/snapshot';
 import type { RouteTable } from '../route-table';
-import { SnapshotStore } from '../snapshot/store';
+import { refreshSeconds, SnapshotStore } from '../snapshot/store';
 
 export const MAX_MEMBERS = 16;
 
@@ -55,7 +55,7 @@ class Fleet {
 
   /** The clusters with a pointer in KV; refreshed off the request's path once known. */
   async clusters(env: Env, ctx: Ctx, now = Date.now()): Promise<ReadonlySet<string>> {
-    const due = now - this.listedAt >= refreshMs(env);
+    const due = now - this.listedAt >= refreshSeconds(env) * 1000;
     if (due && !this.listing) {
       this.listedAt = now;
       this.listing = this.list(env).finally(() => (this.listing = undefined));
@@ -89,10 +89,6 @@ class Fleet {
   }
 }
 
-function refreshMs(env: Env): number {
-  const n = Number(env.SNAPSHOT_REFRESH_SECONDS ?? '10');
-  return (Number.isFinite(n) && n >= 0 ? n : 10) * 1000;
-}
 
 /** One fleet per isolate. */
 export const fleet = new Fleet();

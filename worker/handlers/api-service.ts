@@ -7,14 +7,11 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import type { APIServiceRoute } from '../model/snapshot';
 import type { Step } from './step';
-import { authorize } from '../authz/guard';
 import { climbs, staysWithin } from '../directives/path';
-import { badGateway, pathEscapes, proxyError } from '../errors';
-import { admit, routeId, settle, withHeaders } from '../limits/route-guard';
-import { resolveOrigin } from '../proxy/cluster-origin';
+import { pathEscapes } from '../errors';
+import { enterRoute, settle, withHeaders } from '../limits/route-guard';
 import { clientResponse, forward } from '../proxy/forward';
 import { setIdentity } from '../proxy/headers';
-import { redirectResponse, requestContext } from '../proxy/redirect';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
 import { routingPath } from '../route-table';
 
@@ -28,23 +25,11 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
   c.get('trace').route = { kind: 'APIService', name: route.name };
   // Stricter than KubeSphere, which forwards them: a path that climbs in any decoded reading is refused.
   if (!staysWithin(url.pathname, `/kapis/${route.group}/${route.version}/`) || climbs(url.pathname)) return pathEscapes();
-  const refused = authorize(c, route.policy.allowAnonymous);
-  if (refused) return refused;
-  if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `apiService ${route.name} is not available`);
-  const id = routeId(c.get('cluster'), 'apiService', route.name);
+  const entered = await enterRoute(c, 'apiService', route, url);
+  if ('answer' in entered) return entered.answer;
+  const { id, admitted, origin } = entered;
   const { policy } = route;
-  const admitted = await admit(c, id, policy, Boolean(policy.redirect));
-  if ('refused' in admitted) return admitted.refused;
   const identity = c.get('identity');
-  if (policy.redirect) {
-    const ctx = requestContext(url, c.req.method, c.req.raw.headers, c.get('clientIp'), identity.anonymous ? '' : identity.user);
-    return withHeaders(redirectResponse(policy.redirect, ctx), admitted.headers);
-  }
-  const origin = resolveOrigin(route.upstream, c.env, c.get('cluster'));
-  if ('error' in origin) {
-    settle(c, id, policy, undefined, admitted);
-    return badGateway(origin.error);
-  }
 
   const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
   setIdentity(headers, identity.user, identity.group);

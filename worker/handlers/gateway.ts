@@ -2,6 +2,7 @@
 import type { Handler } from 'hono';
 import { authMode, authzMode } from '../auth/identity';
 import { authorize } from '../authz/guard';
+import { authzCounts } from '../model/authz';
 import type { AppEnv } from '../env';
 import { circuitStats, knownCircuits } from '../limits/circuits';
 import { routeId } from '../limits/route-guard';
@@ -59,14 +60,7 @@ export const status: Handler<AppEnv> = async (c) => {
 function authzSummary(table: RouteTable | undefined) {
   const data = table?.snapshot.authz;
   if (!data) return { published: false, warning: 'no authorization data in the snapshot: with AUTHZ=kubesphere only always-allowed paths and public routes are reachable' };
-  const count = (r: Record<string, unknown[]>) => Object.values(r).reduce((n, l) => n + l.length, 0);
-  return {
-    published: true,
-    roles: data.roles.length,
-    bindings: data.globalRoleBindings.length + data.clusterRoleBindings.length + count(data.workspaceRoleBindings) + count(data.roleBindings),
-    users: Object.keys(data.users).length,
-    namespaces: Object.keys(data.namespaceWorkspaces).length,
-  };
+  return { published: true, ...authzCounts(data) };
 }
 
 /** Every route's circuit as its Durable Object holds it (the status page may make remote calls; requests do not). */

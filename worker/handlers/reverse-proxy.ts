@@ -4,14 +4,11 @@
  * `headerDown` applied to the response.
  */
 import type { Step } from './step';
-import { authorize } from '../authz/guard';
 import { applyHeaderOps } from '../directives/headers';
 import { staysWithin } from '../directives/path';
-import { badGateway, pathEscapes, proxyError } from '../errors';
-import { resolveOrigin } from '../proxy/cluster-origin';
-import { admit, routeId, settle, withHeaders } from '../limits/route-guard';
+import { badGateway, pathEscapes } from '../errors';
+import { enterRoute, settle, withHeaders } from '../limits/route-guard';
 import { clientResponse, forward } from '../proxy/forward';
-import { redirectResponse, requestContext } from '../proxy/redirect';
 import { planReverseProxy } from '../proxy/reverse-proxy-plan';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
 import { routingPath } from '../route-table';
@@ -23,23 +20,10 @@ export const reverseProxy: Step = async (c) => {
   const { route, matcher } = match;
   c.get('trace').route = { kind: 'ReverseProxy', name: route.name };
   if (matcher.endsWith('*') && !staysWithin(url.pathname, matcher.slice(0, -1))) return pathEscapes();
-  const refused = authorize(c, route.policy.allowAnonymous);
-  if (refused) return refused;
-  if (!route.available || !route.upstream) return proxyError(503, route.unavailable ?? `reverseProxy ${route.name} is not available`);
-  const id = routeId(c.get('cluster'), 'reverseProxy', route.name);
+  const entered = await enterRoute(c, 'reverseProxy', route, url);
+  if ('answer' in entered) return entered.answer;
+  const { id, admitted, origin } = entered;
   const { policy } = route;
-  const admitted = await admit(c, id, policy, Boolean(policy.redirect));
-  if ('refused' in admitted) return admitted.refused;
-  if (policy.redirect) {
-    const identity = c.get('identity');
-    const ctx = requestContext(url, c.req.method, c.req.raw.headers, c.get('clientIp'), identity.anonymous ? '' : identity.user);
-    return withHeaders(redirectResponse(policy.redirect, ctx), admitted.headers);
-  }
-  const origin = resolveOrigin(route.upstream, c.env, c.get('cluster'));
-  if ('error' in origin) {
-    settle(c, id, policy, undefined, admitted);
-    return badGateway(origin.error);
-  }
 
   const d = route.directives;
   const plan = planReverseProxy(d, origin.base, {

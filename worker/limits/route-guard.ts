@@ -5,8 +5,12 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../env';
-import type { Policy } from '../model/snapshot';
+import { authorize } from '../authz/guard';
+import { badGateway, proxyError } from '../errors';
+import type { Policy, Upstream } from '../model/snapshot';
+import { resolveOrigin } from '../proxy/cluster-origin';
 import { circuitGate, circuitRecord, isFailure } from './circuits';
+import { redirectResponse, requestContext } from '../proxy/redirect';
 import { checkRateLimit } from './rate-limit';
 
 export interface Admitted {
@@ -25,6 +29,19 @@ export async function admit(c: Context<AppEnv>, routeId: string, policy: Policy,
   const gate = await circuitGate(c, routeId, policy.circuitBreaker);
   if (gate && 'refused' in gate) return gate;
   return { headers, probe: gate?.probe ?? false };
+}
+
+/**
+ * Admission of an APIService or ReverseProxy request: refused (429, an open circuit), answered by the route's
+ * redirect, or admitted with what its answer must carry.
+ */
+export async function admitOrRedirect(c: Context<AppEnv>, id: string, policy: Policy, url: URL): Promise<{ answer: Response } | Admitted> {
+  const admitted = await admit(c, id, policy, Boolean(policy.redirect));
+  if ('refused' in admitted) return { answer: admitted.refused };
+  if (!policy.redirect) return admitted;
+  const identity = c.get('identity');
+  const ctx = requestContext(url, c.req.method, c.req.raw.headers, c.get('clientIp'), identity.anonymous ? '' : identity.user);
+  return { answer: withHeaders(redirectResponse(policy.redirect, ctx), admitted.headers) };
 }
 
 /** After the upstream answered (`status`) or failed (undefined): the circuit learns of it. */
@@ -47,3 +64,33 @@ export function withHeaders(response: Response, headers: [string, string][] | un
 
 /** A route's identity for its rate limit and circuit: per cluster, since each cluster has its own upstreams. */
 export const routeId = (cluster: string, kind: 'apiService' | 'reverseProxy', name: string) => `${cluster}/${kind}/${name}`;
+
+interface EnteringRoute {
+  name: string;
+  available: boolean;
+  unavailable?: string;
+  upstream?: Upstream;
+  policy: Policy;
+}
+
+export type Entered = { answer: Response } | { id: string; admitted: Admitted; origin: { base: string; binding?: Fetcher } };
+
+/**
+ * What every APIService and ReverseProxy request goes through before its upstream, in order: authorization (before
+ * availability, as ks-apiserver authorizes before its filters), availability (503 with the reason), rate limit,
+ * redirect, circuit, and the upstream's origin (an unmapped in-cluster host is a 502 the circuit learns of).
+ */
+export async function enterRoute(c: Context<AppEnv>, kind: 'apiService' | 'reverseProxy', route: EnteringRoute, url: URL): Promise<Entered> {
+  const refused = authorize(c, route.policy.allowAnonymous);
+  if (refused) return { answer: refused };
+  if (!route.available || !route.upstream) return { answer: proxyError(503, route.unavailable ?? `${kind} ${route.name} is not available`) };
+  const id = routeId(c.get('cluster'), kind, route.name);
+  const admitted = await admitOrRedirect(c, id, route.policy, url);
+  if ('answer' in admitted) return admitted;
+  const origin = resolveOrigin(route.upstream, c.env, c.get('cluster'));
+  if ('error' in origin) {
+    settle(c, id, route.policy, undefined, admitted);
+    return { answer: badGateway(origin.error) };
+  }
+  return { id, admitted, origin };
+}

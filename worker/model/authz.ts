@@ -83,3 +83,14 @@ export const AuthzData = v.object({
   users: v.record(v.string(), v.string()),
 });
 export type AuthzData = v.InferOutput<typeof AuthzData>;
+
+/** How much authorization data a snapshot carries (the exporter's report, the pointer, the status page). */
+export function authzCounts(a: AuthzData): Record<string, number> {
+  const count = (r: Record<string, unknown[]>) => Object.values(r).reduce((n, l) => n + l.length, 0);
+  return {
+    roles: a.roles.length,
+    bindings: a.globalRoleBindings.length + a.clusterRoleBindings.length + count(a.workspaceRoleBindings) + count(a.roleBindings),
+    users: Object.keys(a.users).length,
+    namespaces: Object.keys(a.namespaceWorkspaces).length,
+  };
+}

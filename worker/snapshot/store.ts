@@ -140,7 +140,7 @@ function shapeProblem(json: unknown): string | undefined {
   return undefined;
 }
 
-function refreshSeconds(env: Env): number {
+export function refreshSeconds(env: Env): number {
   const n = Number(env.SNAPSHOT_REFRESH_SECONDS ?? '10');
   return Number.isFinite(n) && n >= 0 ? n : 10;
 }
