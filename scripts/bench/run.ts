@@ -22,6 +22,7 @@ import { pinned, SERVER_CPU, startCaddy, startFloors, startNginxProxy, startUpst
 import { authzBench, syntheticIam } from './authz';
 import { coldStartBench } from './cold-start';
 import { fleetBench } from './fleet';
+import { freePort } from './workerd-probe';
 import { routingBench, SIZES } from './routing';
 import { renderChart } from './chart';
 import { wrk, type WrkResult } from './wrk';
@@ -78,7 +79,6 @@ function manifests(upstreamPort: number): string {
 }
 
 async function freePorts(n: number): Promise<number[]> {
-  const { freePort } = await import('../../test/support/workerd');
   const out = new Set<number>();
   while (out.size < n) out.add(await freePort());
   return [...out];

@@ -1,14 +1,8 @@
 /** What the benchmarks ask a running workerd: a free port to give it, and its isolate's V8 heap (inspector). */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 
-export const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const port = (s.address() as AddressInfo).port;
-    s.close(() => resolve(port));
-  });
-});
+// One free-port finder for tests and benchmarks.
+export { freePort } from '../../test/support/workerd';
 
 /** The gateway isolate's used V8 heap in MiB, after a garbage collection (workerd's `--inspector-addr`). */
 export async function heapMiB(inspector: string): Promise<number> {

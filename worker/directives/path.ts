@@ -53,7 +53,10 @@ export function pathPatternMatches(pattern: PathPattern, lowerCleanPath: string)
     case 'exact': return lowerCleanPath === pattern.text;
     case 'glob': {
       let re = globCache.get(pattern.text);
-      if (!re) globCache.set(pattern.text, (re = globToRegExp(pattern.text)));
+      if (!re) {
+        if (globCache.size >= 1000) globCache.delete(globCache.keys().next().value!);
+        globCache.set(pattern.text, (re = globToRegExp(pattern.text)));
+      }
       return re.test(lowerCleanPath);
     }
   }

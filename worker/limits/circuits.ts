@@ -22,6 +22,13 @@ interface Known { view: CircuitView; syncedAt: number }
 
 const SYNC_MS = 1000;
 const known = new Map<string, Known>();
+/** Circuits one isolate keeps a view of: every route of the snapshots it holds, in practice; the oldest go first. */
+export const MAX_KNOWN_CIRCUITS = 10_000;
+
+function remember(routeId: string, k: Known): void {
+  if (!known.has(routeId) && known.size >= MAX_KNOWN_CIRCUITS) known.delete(known.keys().next().value!);
+  known.set(routeId, k);
+}
 export const circuitStats = { unreachable: 0, shortCircuited: 0 };
 
 /** What this isolate knows of every circuit it has seen (for the status page). */
@@ -45,7 +52,7 @@ export async function circuitGate(c: Context<AppEnv>, routeId: string, rule: Cir
     console.error(`ks-edge: circuit breaker unreachable for ${routeId}, letting the request through: ${(e as Error).message}`);
     return undefined;
   }
-  known.set(routeId, { view, syncedAt: now });
+  remember(routeId, { view, syncedAt: now });
   if (view.state === 'closed') return undefined;
   if (view.probe) return { probe: true };
   return shortCircuit(routeId, view.until, now);
@@ -57,7 +64,7 @@ export function circuitRecord(c: Context<AppEnv>, routeId: string, rule: Circuit
   if (!failed && !probe && (known.get(routeId)?.view.state ?? 'closed') === 'closed') return;
   c.executionCtx.waitUntil((async () => {
     try {
-      known.set(routeId, { view: await stub(c, routeId).report(rule, !failed, Date.now(), probe), syncedAt: Date.now() });
+      remember(routeId, { view: await stub(c, routeId).report(rule, !failed, Date.now(), probe), syncedAt: Date.now() });
     } catch {
       circuitStats.unreachable++;
     }
@@ -65,10 +72,10 @@ export function circuitRecord(c: Context<AppEnv>, routeId: string, rule: Circuit
 }
 
 async function sync(c: Context<AppEnv>, routeId: string, rule: CircuitBreaker, now: number): Promise<void> {
-  known.set(routeId, { view: known.get(routeId)?.view ?? { state: 'closed', until: 0, failures: 0 }, syncedAt: now });
+  remember(routeId, { view: known.get(routeId)?.view ?? { state: 'closed', until: 0, failures: 0 }, syncedAt: now });
   try {
     const view = await stub(c, routeId).view(rule);
-    known.set(routeId, { view: view.state === 'half-open' ? { ...view, state: 'open' } : view, syncedAt: now });
+    remember(routeId, { view: view.state === 'half-open' ? { ...view, state: 'open' } : view, syncedAt: now });
   } catch {
     circuitStats.unreachable++;
   }

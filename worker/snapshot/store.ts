@@ -116,6 +116,7 @@ export class SnapshotStore {
     try {
       validate(json, hash);
     } catch (e) {
+      if (this.rejected.size >= 64) this.rejected.delete(this.rejected.values().next().value!);
       this.rejected.add(hash);
       throw e;
     }
