@@ -183,6 +183,7 @@ async function main() {
       rate_limited_rps: Math.round(byName['gateway rate-limited']!.rps),
       rate_limit_cost_us: +((1e6 / byName['gateway rate-limited']!.rps - 1e6 / byName['ks-edge gateway']!.rps)).toFixed(1),
       cold_start_ms: cold.cold_start_ms,
+      cold_parts_ms: cold.cold_parts_ms,
       isolate_heap_mib: cold.isolate_heap_mib,
       snapshot_bytes: cold.snapshot_bytes,
       fleet_first_request_to_unloaded_cluster_ms: fleet.first_request_to_unloaded_cluster_ms,
