@@ -111,7 +111,8 @@ describe('the status page', () => {
 
     await page.fill('#explain input[name=path]', '/proxy/app/x?y=1');
     await page.click('#explain button');
-    await page.waitForFunction('document.getElementById("explain-out").textContent.includes("kind")');
+    // A locator waits in Playwright's own world: the page's CSP (no eval) would refuse waitForFunction's polling.
+    await page.locator('#explain-out', { hasText: 'kind' }).waitFor();
     const out = await page.textContent('#explain-out');
     expect(out).toContain('kind: ReverseProxy');
     expect(out).toContain('name: app');
