@@ -27,7 +27,7 @@ const routes = (origin: string) => [
 const site = [
   user('ann'), user('bob'), user('off', 'Disabled'), user('limited', 'AuthLimitExceeded'), user('ops'),
   globalRole('app-user', [{ nonResourceURLs: ['/proxy/app/*'], verbs: ['GET'] }, { apiGroups: ['g.io'], resources: ['things'], verbs: ['get', 'list'] }]),
-  globalRole('gateway-ops', [{ nonResourceURLs: ['/_gateway/status'], verbs: ['GET'] }]),
+  globalRole('gateway-ops', [{ nonResourceURLs: ['/_gateway/status', '/_gateway/explain'], verbs: ['GET'] }]),
   // A policy the edge does not evaluate (a helper rule): the role grants only its rules, with a warning.
   globalRole('rego-only', [], { 'iam.kubesphere.io/rego-override': 'package authz\ndefault allow = false\nis_bob { input.User.Name == "bob" }\nallow { is_bob }' }),
   binding('GlobalRoleBinding', 'ann-app', 'GlobalRole', 'app-user', toUser('ann')),
@@ -140,5 +140,40 @@ describe('AUTHZ', () => {
     } finally {
       await bare.close();
     }
+  });
+});
+
+describe('the route explainer tells what a real request gets, and sends nothing', () => {
+  const explain = async (query: string) => {
+    const res = await as('ops', `/_gateway/explain?${query}`);
+    expect(res.status).toBe(200);
+    return (await res.json()) as { kind: string; name?: string; authorization?: string; answer: string; upstream?: string | null };
+  };
+  const messageOf = async (res: Response) => ((await res.json()) as { message: string }).message;
+
+  it('gives the same decisions and messages as the requests themselves, without reaching the upstream', async () => {
+    const sent = up.seen.length;
+    const allowed = await explain('path=/proxy/app/x&user=ann');
+    expect(allowed).toMatchObject({ kind: 'ReverseProxy', name: 'app', answer: 'proxied' });
+    expect(allowed.authorization).toMatch(/^allowed: allowed by GlobalRoleBinding "ann-app"/);
+    expect(allowed.upstream).toBe(`GET ${up.origin}/proxy/app/x`);
+
+    const refused = await explain('path=/proxy/app/x&user=ann&method=post');
+    expect(refused.authorization).toBe(`refused: 403 ${await messageOf(await as('ann', '/proxy/app/x', 'POST'))}`);
+    const api = await explain('path=/kapis/g.io/v1/things&user=bob');
+    expect(api).toMatchObject({ kind: 'APIService', name: 'g' });
+    expect(api.authorization).toBe(`refused: 403 ${await messageOf(await as('bob', '/kapis/g.io/v1/things'))}`);
+    expect((await explain('path=/proxy/open/x')).authorization).toBe('allowed: public route');
+    expect(up.seen.length).toBe(sent);
+  });
+
+  it('says 400 where an APIService path climbs out of its group, as the request gets', async () => {
+    const path = '/kapis/g.io/v1/%2e%2e%2fv2/things';
+    expect((await explain(`path=${encodeURIComponent(path)}&user=ann`)).answer).toMatch(/^400/);
+    expect((await as('ann', path)).status).toBe(400);
+  });
+
+  it('is authorized as GET /_gateway/explain', async () => {
+    expect((await as('ann', '/_gateway/explain?path=/proxy/app/x')).status).toBe(403);
   });
 });

@@ -10,10 +10,10 @@
  * by the encoded form, so authorization must not read a different path than the route that will serve it.
  */
 import type { Context } from 'hono';
-import { authzMode } from '../auth/identity';
+import { authzMode, type Identity } from '../auth/identity';
 import { unauthorized } from '../auth/middleware';
 import type { AppEnv } from '../env';
-import { forbidden, requestInfoFailed } from './forbidden';
+import { forbidden, forbiddenMessage, requestInfoFailed } from './forbidden';
 import { alwaysAllowed } from './always-allowed';
 import { routingPath } from '../route-table';
 import type { AuthzTable, Decision } from './rbac';
@@ -23,26 +23,39 @@ const NO_DATA = 'no authorization data is published in the routing snapshot (run
 
 /** Answers the request when it may not go on; undefined when it may. */
 export function authorize(c: Context<AppEnv>, allowAnonymous: boolean): Response | undefined {
-  const t = c.get('trace');
-  if (allowAnonymous) {
-    t.decision = 'public route';
-    return undefined;
-  }
-  const identity = c.get('identity');
-  switch (authzMode(c.env)) {
-    case 'off':
-      t.decision = 'authentication off';
-      return undefined;
-    case 'none':
-      t.decision = identity.anonymous ? 'anonymous refused (AUTHZ=none)' : 'authenticated (AUTHZ=none)';
-      return identity.anonymous ? unauthorized('this route requires an authenticated user') : undefined;
+  const url = c.get('url');
+  const outcome = authorization(c.env, c.get('table')?.authz, c.req.method, url, c.get('identity'), allowAnonymous);
+  c.get('trace').decision = outcome.decision;
+  return outcome.refusal?.();
+}
+
+/** What authorization says of a request, and the answer when it says no (built only when asked for). */
+export interface Outcome { decision: string; refusal?: () => Response; status?: 401 | 403 | 500; message?: string }
+
+/**
+ * The decision for a request as the worker parsed it, with everything it depends on passed in: the request path
+ * and the route explainer (handlers/explain.ts) both call it, so the explainer cannot tell a different story.
+ */
+export function authorization(
+  env: AppEnv['Bindings'], table: AuthzTable | undefined, method: string, url: URL, identity: Identity, allowAnonymous: boolean,
+): Outcome {
+  if (allowAnonymous) return { decision: 'public route' };
+  switch (authzMode(env)) {
+    case 'off': return { decision: 'authentication off' };
+    case 'none': {
+      if (!identity.anonymous) return { decision: 'authenticated (AUTHZ=none)' };
+      const message = 'this route requires an authenticated user';
+      return { decision: 'anonymous refused (AUTHZ=none)', status: 401, message, refusal: () => unauthorized(message) };
+    }
     default: break;
   }
-  const url = c.get('url');
-  const verdict = authorizeRequest(c.get('table')?.authz, c.req.method, url.pathname, url.search, identity.user, identity.groups);
-  t.decision = verdict.allowed ? verdict.reason : 'ri' in verdict ? 'forbidden' : 'request info failed';
-  if (verdict.allowed) return undefined;
-  return 'ri' in verdict ? forbidden(verdict.ri, identity.user, verdict.errors, c.req.method) : requestInfoFailed(verdict.path, verdict.error);
+  const verdict = authorizeRequest(table, method, url.pathname, url.search, identity.user, identity.groups);
+  if (verdict.allowed) return { decision: verdict.reason };
+  if ('ri' in verdict) {
+    return { decision: 'forbidden', status: 403, message: forbiddenMessage(verdict.ri, identity.user, verdict.errors),
+      refusal: () => forbidden(verdict.ri, identity.user, verdict.errors, method) };
+  }
+  return { decision: 'request info failed', status: 500, message: verdict.error, refusal: () => requestInfoFailed(verdict.path, verdict.error) };
 }
 
 export type Verdict =

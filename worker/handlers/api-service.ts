@@ -23,8 +23,7 @@ export const apiService: Step = (c) => {
 async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Response> {
   const url = c.get('url');
   c.get('trace').route = { kind: 'APIService', name: route.name };
-  // Stricter than KubeSphere, which forwards them: a path that climbs in any decoded reading is refused.
-  if (!staysWithin(url.pathname, `/kapis/${route.group}/${route.version}/`) || climbs(url.pathname)) return pathEscapes();
+  if (leavesApiService(url.pathname, route)) return pathEscapes();
   const entered = await enterRoute(c, 'apiService', route, url);
   if ('answer' in entered) return entered.answer;
   const { id, admitted, origin } = entered;
@@ -47,4 +46,9 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
   settle(c, id, policy, 'failure' in result ? undefined : result.response.status, admitted);
   if ('failure' in result) return withHeaders(result.failure, admitted.headers, result.retried);
   return withHeaders(clientResponse(result.response), admitted.headers, result.retried);
+}
+
+/** Stricter than KubeSphere, which forwards them: a path that climbs in any decoded reading is refused. */
+export function leavesApiService(rawPath: string, route: APIServiceRoute): boolean {
+  return !staysWithin(rawPath, `/kapis/${route.group}/${route.version}/`) || climbs(rawPath);
 }

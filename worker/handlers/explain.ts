@@ -5,10 +5,10 @@
  * Authorized like `/_gateway/status`.
  */
 import type { Handler } from 'hono';
-import { ANONYMOUS, authenticated, authzMode, type Identity } from '../auth/identity';
-import { forbiddenMessage } from '../authz/forbidden';
-import { authorize, authorizeRequest } from '../authz/guard';
+import { ANONYMOUS, authenticated, type Identity } from '../auth/identity';
+import { authorization, authorize } from '../authz/guard';
 import { staysWithin } from '../directives/path';
+import { leavesApiService } from './api-service';
 import type { AppEnv } from '../env';
 import { clusterRoute } from '../fleet/cluster-route';
 import { resolveOrigin } from '../proxy/cluster-origin';
@@ -58,6 +58,7 @@ function what(env: AppEnv['Bindings'], table: RouteTable | undefined, method: st
   const api = table.matchApiService(path);
   if (api) {
     const why = `APIService ${api.name} claims /kapis/${api.group}/${api.version}/`;
+    if (leavesApiService(url.pathname, api)) return { kind: 'APIService', name: api.name, why, answer: '400: the path leaves the prefix it matched once decoded' };
     const authz = decision(env, table, method, url, identity, api.policy.allowAnonymous);
     if (!api.available || !api.upstream) return { kind: 'APIService', name: api.name, why, authorization: authz, answer: `503: ${api.unavailable ?? 'not available'}` };
     const origin = resolveOrigin(api.upstream, env, cluster);
@@ -68,11 +69,6 @@ function what(env: AppEnv['Bindings'], table: RouteTable | undefined, method: st
 }
 
 function decision(env: AppEnv['Bindings'], table: RouteTable, method: string, url: URL, identity: Identity, allowAnonymous: boolean) {
-  if (allowAnonymous) return 'public route (ks-edge.io/allow-anonymous)';
-  const mode = authzMode(env);
-  if (mode === 'off') return 'authentication is off (AUTH=none)';
-  if (mode === 'none') return identity.anonymous ? 'refused: 401 (AUTHZ=none needs a user)' : 'allowed (AUTHZ=none: any authenticated user)';
-  const v = authorizeRequest(table.authz, method, url.pathname, url.search, identity.user, identity.groups);
-  if (v.allowed) return `allowed: ${v.reason}`;
-  return 'ri' in v ? `refused: 403 ${forbiddenMessage(v.ri, identity.user, v.errors)}` : `refused: 500 (${v.error})`;
+  const o = authorization(env, table.authz, method, url, identity, allowAnonymous);
+  return o.status ? `refused: ${o.status} ${o.message}` : `allowed: ${o.decision}`;
 }
