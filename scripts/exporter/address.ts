@@ -18,7 +18,8 @@ export function classifyHost(host: string): AddressClass {
   const v4 = ipv4(h);
   if (v4) return classifyV4(v4);
   if (h.includes(':')) return classifyV6(h);
-  if (h.endsWith('.svc') || h.includes('.svc.')) return 'cluster-dns';
+  // A one-label name (`app`, `shop`) is a Service: a bare top-level domain names no host of the public DNS.
+  if (!h.includes('.') || h.endsWith('.svc') || h.includes('.svc.')) return 'cluster-dns';
   const last = h.slice(h.lastIndexOf('.') + 1);
   return PUBLIC_TLDS.has(last) ? 'public' : 'cluster-dns';
 }

@@ -115,8 +115,17 @@ export async function publish(
     };
     await write(target, result, await pointerEntries(target, pointer));
   } else result.unchanged += 2; // the snapshot and the pointer
-  await prune(target, result, snapshot.cluster);
+  if (result.changed) {
+    await prune(target, result, snapshot.cluster);
+    // Another cluster's exporter may have pruned a shared bundle between our listing and our snapshot: put it back.
+    const now = new Set(await target.listKeys('bundle/'));
+    await write(target, result, needed.filter((h) => !now.has(bundleKey(h))).map((h) => ({ key: bundleKey(h), value: blobs.get(h) ?? missingBytes(h) })));
+  }
   return result;
+}
+
+function missingBytes(hash: string): never {
+  throw new Error(`bundle ${hash} was removed by another exporter while this one published, and its bytes are not at hand`);
 }
 
 async function write(target: KvTarget, result: PublishResult, entries: { key: string; value: string | Uint8Array }[]) {
@@ -129,26 +138,29 @@ async function write(target: KvTarget, result: PublishResult, entries: { key: st
 }
 
 /**
- * Removes this cluster's snapshots that its pointer no longer keeps (current or history), and the bundles that no
- * snapshot left in KV references. Another cluster's snapshot is never removed here, even one no pointer names yet:
- * its exporter may be between writing it and writing its pointer (clusters export at the same time), and the
- * bundles it references are kept with it. Each exporter prunes its own cluster's old snapshots.
+ * Removes this cluster's snapshots that its pointer no longer keeps (current or history), and the bundles only
+ * they referenced. Nothing else is removed: another cluster's snapshot that no pointer names yet (its exporter may
+ * be between writing it and its pointer, as clusters export at the same time), a snapshot this exporter cannot read
+ * (a newer exporter's), and a bundle no snapshot references yet (another exporter writes bundles first). A bundle
+ * orphaned by a run that stopped half-way therefore stays; publish() rewrites any of its own that a concurrent
+ * prune removed.
  */
 export async function prune(target: KvTarget, result: Pick<PublishResult, 'deleted'>, cluster = DEFAULT_CLUSTER): Promise<void> {
   const pointers = await allPointers(target);
   if (!pointers.length) return;
   const kept = new Set(pointers.flatMap((p) => [p.snapshot, ...(p.history ?? [])]));
   const referenced = new Set<string>();
+  const dropped = new Set<string>();
   const doomed: string[] = [];
   for (const key of await target.listKeys('snapshot/')) {
-    const s = await readSnapshot(target, key.slice('snapshot/'.length));
-    if (!kept.has(key.slice('snapshot/'.length)) && (!s || s.cluster === cluster)) {
-      doomed.push(key);
-      continue;
-    }
-    for (const b of s?.bundles ?? []) if (b.hash) referenced.add(bundleKey(b.hash));
+    const id = key.slice('snapshot/'.length);
+    const s = await readSnapshot(target, id);
+    const bundles = (s?.bundles ?? []).flatMap((b) => (b.hash ? [bundleKey(b.hash)] : []));
+    const mine = s?.cluster === cluster && !kept.has(id);
+    if (mine) doomed.push(key);
+    for (const b of bundles) (mine ? dropped : referenced).add(b);
   }
-  doomed.push(...(await target.listKeys('bundle/')).filter((k) => !referenced.has(k)));
+  doomed.push(...[...dropped].filter((k) => !referenced.has(k)));
   if (!doomed.length) return;
   await target.deleteMany(doomed);
   result.deleted.push(...doomed);

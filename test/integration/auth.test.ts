@@ -203,6 +203,15 @@ describe('token checks as strict as KubeSphere', () => {
     expect(up.seen.length).toBe(before);
   });
 
+  it('the Bearer scheme is read case-insensitively, as Kubernetes reads it', async () => {
+    const token = await hs256({ username: 'alice' });
+    for (const scheme of ['bearer', 'BEARER']) {
+      const res = await gw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `${scheme} ${token}` } });
+      expect(res.status, scheme).not.toBe(401);
+      expect(up.seen.at(-1)!.headers['x-remote-user'], scheme).toBe('alice');
+    }
+  });
+
   it('a user name no header can carry is a 401, not a 500', async () => {
     const res = await gw.fetch('/kapis/g.io/v1/x', { headers: { Authorization: `Bearer ${await hs256({ username: '李雷' })}` } });
     expect(res.status).toBe(401);

@@ -10,7 +10,7 @@ describe('classifyHost', () => {
     ['169.254.169.254', 'link-local'], ['fe80::1', 'link-local'], ['0.0.0.0', 'unspecified'], ['::', 'unspecified'],
     ['172.32.0.1', 'public'], ['8.8.8.8', 'public'], ['example.com', 'public'], ['2001:db8::1', 'public'],
     // In-cluster names as published extensions write them: the last label is not a public top-level domain.
-    ['shenyu-admin.extension-shenyu', 'cluster-dns'], ['grafana', 'cluster-dns'], ['api.ns.svc.corp.internal', 'cluster-dns'],
+    ['shenyu-admin.extension-shenyu', 'cluster-dns'], ['grafana', 'cluster-dns'], ['app', 'cluster-dns'], ['shop', 'cluster-dns'], ['data', 'cluster-dns'], ['api.ns.svc.corp.internal', 'cluster-dns'],
     ['demo.app', 'public'], ['console.example.io', 'public'], ['EXAMPLE.COM.', 'public'],
   ])('%s → %s', (host, cls) => expect(classifyHost(host)).toBe(cls));
 });

@@ -59,6 +59,40 @@ describe('one KV namespace, a pointer per cluster', () => {
     expect(bundles).toHaveLength(3); // member1's, and the host's current and previous ones
   });
 
+  it('a bundle another exporter wrote before its snapshot is not pruned; only bundles of dropped snapshots go', async () => {
+    for (let i = 0; i < KEEP_SNAPSHOTS; i++) await exportAs('host', `h${i}();`);
+    const early = 'bundle/' + 'f'.repeat(64); // member1 mid-publication: its bundle is written, its snapshot not yet
+    await target().putMany([{ key: early, value: 'member1();' }]);
+    const next = await exportAs('host', 'h-next();');
+    expect(next.deleted.filter((k) => k.startsWith('snapshot/'))).toHaveLength(1);
+    expect(next.deleted.filter((k) => k.startsWith('bundle/'))).toHaveLength(1); // the dropped snapshot's own bundle
+    expect(await target().get(early)).toBe('member1();');
+  });
+
+  it('a shared bundle pruned by another exporter while this one publishes is written again', async () => {
+    await exportAs('host', 'shared();');
+    const base = target();
+    let removed = '';
+    const racing = {
+      ...base,
+      putMany: async (entries: { key: string; value: string | Uint8Array }[]) => {
+        await base.putMany(entries);
+        if (!removed && entries.some((e) => e.key === 'pointer/member1')) {
+          // Another cluster's exporter pruned the bundle right after this one listed it as present.
+          removed = (await base.listKeys('bundle/'))[0]!;
+          await base.deleteMany([removed]);
+        }
+      },
+    };
+    const folder = join(dir, 'member1');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'b.yaml'), jsBundle('b', { raw: Buffer.from('shared();').toString('base64') }, { labels: { 'kubesphere.io/extension-ref': 'b' } }));
+    const m1 = await runExport({ source: directorySource(folder), target: racing, cluster: 'member1', clusterOrigin: undefined });
+    expect(removed).not.toBe('');
+    expect(m1.written).toContain(removed);
+    expect(await base.get(removed)).not.toBeNull();
+  });
+
   it('rollback moves one cluster\'s pointer only', async () => {
     const h1 = await exportAs('host', 'a();');
     const h2 = await exportAs('host', 'b();');

@@ -7,7 +7,8 @@ export const TOKEN_COOKIE = 'token';
 /** The console's session cookies: never forwarded to extension upstreams. */
 export const SESSION_COOKIES = ['token', 'refreshToken'] as const;
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+// The scheme compares case-insensitively, as Kubernetes' bearer-token authenticator reads it (`strings.ToLower`).
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i;
 
 export type Bearer = { token: string } | { malformed: string } | undefined;
 
