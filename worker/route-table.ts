@@ -81,10 +81,14 @@ export function routingPath(rawPath: string): string {
   return rawPath.includes('%') ? decodeBytes(rawPath.replace(/%(2f|5c)/gi, '%25$1')) : rawPath;
 }
 
-/** The link a `/dist/...` path asks for; `/pstatic/dist/...` is the console's alias of `/dist/...`. */
+/**
+ * The link a `/dist/...` path asks for; `/pstatic/dist/...` is the console's alias of `/dist/...`. Only under
+ * `/dist/`: that is the path KubeSphere always allows, and bundles are served without authorization, so a link
+ * elsewhere (`/distx/…`, `/dist`) is never served.
+ */
 export function bundleLinkOf(path: string): string | undefined {
-  if (path.startsWith('/pstatic/dist')) path = path.slice('/pstatic'.length);
-  return path.startsWith('/dist') ? path : undefined;
+  if (path.startsWith('/pstatic/dist/')) path = path.slice('/pstatic'.length);
+  return path.startsWith('/dist/') ? path : undefined;
 }
 
 /** `group/version` of `/kapis/{group}/{version}/{at least one more segment}`; else undefined. */

@@ -173,6 +173,14 @@ describe('7. session cookies and forged headers never reach an upstream', () => 
     expect(h['x-real-ip']).not.toBe('1.2.3.4');
     expect(h['x-kept']).toBe('yes');
   });
+  it('what upstreams behind an auth proxy or load balancer trust as user, client or URL is removed', async () => {
+    const forged = ['X-Forwarded-User', 'X-Forwarded-Email', 'X-Forwarded-Groups', 'X-Auth-Request-User', 'Remote-User', 'X-Forwarded-Uri',
+      'X-Forwarded-Prefix', 'X-Forwarded-Port', 'X-Forwarded-Server', 'X-Original-URI', 'X-Original-Host', 'True-Client-IP', 'X-Client-IP', 'X_Forwarded_User'];
+    await rawRequest(gw.url, 'GET', '/proxy/public/x', Object.fromEntries([...forged.map((n) => [n, 'admin']), ['X-Kept', 'yes']]));
+    const h = last().headers;
+    for (const name of forged) expect(h[name.toLowerCase()], name).toBeUndefined();
+    expect(h['x-kept']).toBe('yes');
+  });
 });
 
 describe('9. in-cluster hosts that are not *.svc', () => {

@@ -85,6 +85,14 @@ describe('KubeSphere authorization is on by default with authentication', () => 
     expect((await as('limited', '/proxy/app/x')).status).toBe(200);
   });
 
+  it('service-account tokens are told by their sub, as KubeSphere tells them: exempt from the User check, and groupless', async () => {
+    const sa = 'kubesphere:serviceaccount:ns1:robot';
+    const bySub = await gw.fetch('/proxy/app/x', { headers: { Authorization: `Bearer ${await hs256({ username: sa, sub: sa })}` } });
+    expect(bySub.status).toBe(403); // authenticated (no User needed), then refused by RBAC: no binding
+    const byNameOnly = await gw.fetch('/proxy/app/x', { headers: { Authorization: `Bearer ${await hs256({ username: sa, sub: 'someone' })}` } });
+    expect(byNameOnly.status).toBe(401); // an ordinary user named like one: the User must exist
+  });
+
   it('a role whose Rego is not evaluated grants only its rules, and the exporter says so naming it', async () => {
     expect((await as('bob', '/proxy/app/x')).status).toBe(403);
     const report = gw.lastExport.resources.find((r) => r.kind === 'GlobalRole' && r.name === 'rego-only');

@@ -26,6 +26,9 @@ const manifests = (urlPath = '/dist/url-ext/index.js') => [
   }, { labels: { 'kubesphere.io/extension-ref': 'url-ext' } }),
   // Over 4 MiB: streamed from KV instead of kept in the isolate's cache.
   jsBundle('big', { raw: BIG.toString('base64') }, { labels: { 'kubesphere.io/extension-ref': 'big' } }),
+  // Links KubeSphere does not always allow: never served (bundles are served without authorization).
+  jsBundle('outside', { raw: b64('outside;') }).replace('"status":{"state":"Available"}', '"status":{"state":"Available","link":"/distx/secret.js"}'),
+  jsBundle('bare-dist', { raw: b64('bare;') }).replace('"status":{"state":"Available"}', '"status":{"state":"Available","link":"/dist"}'),
   jsBundle('missing-cm', { rawFrom: { configMapKeyRef: { name: 'nope', key: 'index.js', namespace: 'ext' } } }),
 ].join('');
 
@@ -48,6 +51,19 @@ const get = async (path: string) => {
   const res = await gw.fetch(path);
   return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
 };
+
+describe('links outside /dist/', () => {
+  it('are reported by the exporter and never served, under /pstatic either', async () => {
+    for (const path of ['/distx/secret.js', '/dist', '/pstatic/distx/secret.js']) {
+      const res = await get(path);
+      expect(res.status, path).not.toBe(200);
+      expect(res.body, path).not.toContain('outside;');
+      expect(res.body, path).not.toContain('bare;');
+    }
+    const report = gw.lastExport.resources.find((r) => r.name === 'outside')!;
+    expect(report.warnings.join()).toContain('outside /dist/');
+  });
+});
 
 describe('bundle sources', () => {
   it('spec.raw, base64 once or twice', async () => {

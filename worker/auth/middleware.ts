@@ -9,7 +9,7 @@ import { kubeStatus } from '../errors';
 import { redactCredentials } from '../redact';
 import { fleet } from '../fleet/fleet';
 import type { RouteTable } from '../route-table';
-import { ANONYMOUS, authMode, authzMode, PRE_REGISTRATION_USER, SERVICE_ACCOUNT_PREFIX, type Identity } from './identity';
+import { ANONYMOUS, authMode, authzMode, type Identity } from './identity';
 import { bearerToken } from './token';
 import { keyConfigProblem, TokenError, verifyToken } from './verify';
 
@@ -63,7 +63,8 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
  */
 function userRefused(table: RouteTable | undefined, identity: Identity): string | undefined {
   const authz = table?.authz;
-  if (!authz || identity.user.startsWith(SERVICE_ACCOUNT_PREFIX) || identity.user === PRE_REGISTRATION_USER) return undefined;
+  // Exempt exactly when the authenticator left the caller groupless (service account by `sub`, pre-registration).
+  if (!authz || identity.groups.length === 0) return undefined;
   const state = authz.userState(identity.user);
   if (state === undefined) return `User.iam.kubesphere.io ${JSON.stringify(identity.user)} not found`;
   if (state === 'Disabled') return 'account is not active';

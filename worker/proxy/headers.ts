@@ -10,7 +10,13 @@ const HOP_BY_HOP = new Set([
  * original client and URL, and method overrides. Compared with `_` read as `-`, since WSGI/CGI upstreams read
  * `X_Remote_User` as `X-Remote-User`.
  */
-const FORGED = new Set(['forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override']);
+const FORGED = new Set([
+  'forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override',
+  // What upstreams behind an auth proxy or a load balancer take as the user, the client or the original URL.
+  'x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups', 'x-forwarded-preferred-username', 'x-auth-request-user',
+  'x-auth-request-email', 'remote-user', 'x-forwarded-uri', 'x-forwarded-prefix', 'x-forwarded-port', 'x-forwarded-server',
+  'x-original-uri', 'x-original-host', 'true-client-ip', 'x-client-ip',
+]);
 
 export function isForged(name: string): boolean {
   const n = name.includes('_') ? name.replace(/_/g, '-') : name;
