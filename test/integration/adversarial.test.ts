@@ -3,7 +3,11 @@
  * one case per item and its variants. Nothing a manifest or a request supplies changes where a request goes,
  * widens what it reaches, or shows a credential.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { directorySource } from '../../scripts/exporter/sources/directory';
 import { jsBundle, reverseProxy, startGateway, type Gateway } from '../support/gateway';
 import { rawRequest } from '../support/raw-http';
 import { hs256, JWT_SECRET } from '../support/tokens';
@@ -213,5 +217,22 @@ describe('8. tokens (with authentication on)', () => {
     const res = await secured.fetch('/proxy/public/x', { headers: { Authorization: 'Bearer bad x', Cookie: `token=${good}` } });
     expect(res.status).toBe(401);
     expect(up.seen.length).toBe(before);
+  });
+});
+
+describe('a member cluster\'s route', () => {
+  it('redirects an empty path to the path the client sent, cluster prefix kept (not to the host\'s route)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ks-edge-member-'));
+    const member = await startGateway({ manifests: '', vars: { AUTH: 'none' } });
+    try {
+      await writeFile(join(dir, 'x.yaml'), reverseProxy('x', { matcher: { path: '/proxy/x*' }, upstream: { url: up.origin }, directives: { stripPathPrefix: '/proxy/x' } }, { annotations: { 'ks-edge.io/claim-path': 'true' } }));
+      await member.publishFrom(directorySource(dir), 'member1');
+      const res = await member.fetch('/clusters/member1/proxy/x?a=1', { redirect: 'manual' });
+      expect(res.status).toBe(301);
+      expect(new URL(res.headers.get('location')!, member.url).pathname + new URL(res.headers.get('location')!, member.url).search).toBe('/clusters/member1/proxy/x/?a=1');
+    } finally {
+      await member.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

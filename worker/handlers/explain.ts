@@ -32,10 +32,10 @@ export const explain: Handler<AppEnv> = async (c) => {
   const identity: Identity = user ? authenticated(user) : ANONYMOUS;
   const route = await clusterRoute(c.env, c.executionCtx, url);
   const base = { request: `${method} ${url.pathname}${url.search}`, user: identity.user, cluster: route.cluster };
-  return c.json({ ...base, ...what(c.env, route.table, method, route.url, identity, route.cluster) });
+  return c.json({ ...base, ...what(c.env, route.table, method, route.url, identity, route.cluster, url.pathname) });
 };
 
-function what(env: AppEnv['Bindings'], table: RouteTable | undefined, method: string, url: URL, identity: Identity, cluster: string) {
+function what(env: AppEnv['Bindings'], table: RouteTable | undefined, method: string, url: URL, identity: Identity, cluster: string, clientPath: string) {
   if (!table) return { answer: 'no snapshot is loaded for this cluster: extension paths answer 503, others go to CORE_ORIGIN' };
   const path = routingPath(url.pathname);
   const bundle = (method === 'GET' || method === 'HEAD') ? table.matchBundle(url.pathname) : undefined;
@@ -49,7 +49,7 @@ function what(env: AppEnv['Bindings'], table: RouteTable | undefined, method: st
     if (!route.available || !route.upstream) return { kind: 'ReverseProxy', name: route.name, why, authorization: authz, answer: `503: ${route.unavailable ?? 'not available'}` };
     const origin = resolveOrigin(route.upstream, env, cluster);
     const plan = 'error' in origin ? undefined : planReverseProxy(route.directives, origin.base, {
-      url, method, clientHeaders: new Headers(), headers: new Headers(), clientIp: undefined, identity,
+      url, method, clientHeaders: new Headers(), headers: new Headers(), clientIp: undefined, identity, clientPath,
     });
     const upstream = plan && 'send' in plan ? `${plan.send.method} ${redactUrl(plan.send.url)}` : undefined;
     return { kind: 'ReverseProxy', name: route.name, why, authorization: authz, policy: route.policy, upstream: upstream ?? null,

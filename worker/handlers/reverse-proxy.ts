@@ -28,7 +28,7 @@ export const reverseProxy: Step = async (c) => {
   const d = route.directives;
   const plan = planReverseProxy(d, origin.base, {
     url, method: c.req.method, clientHeaders: c.req.raw.headers, headers: upstreamHeaders(c.req.raw, url, c.get('clientIp')),
-    clientIp: c.get('clientIp'), identity: c.get('identity'),
+    clientIp: c.get('clientIp'), identity: c.get('identity'), clientPath: c.get('requestUrl').pathname,
   });
   if ('redirect' in plan) return c.redirect(plan.redirect, 301);
   if ('refuse' in plan) return plan.refuse === 'path-escapes' ? pathEscapes() : badGateway(`reverseProxy ${route.name}: the directives did not give a path on the upstream`);

@@ -25,6 +25,8 @@ export interface ProxyRequest {
   headers: Headers;
   clientIp: string | undefined;
   identity: Identity;
+  /** The path the client sent, when the fleet removed a `/clusters/{c}` prefix from `url`: the redirect keeps it. */
+  clientPath?: string;
 }
 
 export type Plan =
@@ -47,7 +49,7 @@ export function planReverseProxy(d: CompiledDirectives, base: string, r: ProxyRe
   applyPathRegexp(state, d.pathRegexp, ctx);
   // The empty-path redirect follows the client's method: the client is who repeats the request.
   if (state.path === '') {
-    if (hasNoBody(r.method)) return { redirect: `${r.url.pathname}/${r.url.search}` };
+    if (hasNoBody(r.method)) return { redirect: `${r.clientPath ?? r.url.pathname}/${r.url.search}` };
     state.path = '/';
   }
   if (!state.path.startsWith('/')) state.path = `/${state.path}`;
