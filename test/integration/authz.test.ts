@@ -27,7 +27,7 @@ const routes = (origin: string) => [
 const site = [
   user('ann'), user('bob'), user('off', 'Disabled'), user('limited', 'AuthLimitExceeded'), user('ops'),
   globalRole('app-user', [{ nonResourceURLs: ['/proxy/app/*'], verbs: ['GET'] }, { apiGroups: ['g.io'], resources: ['things'], verbs: ['get', 'list'] }]),
-  globalRole('gateway-ops', [{ nonResourceURLs: ['/_gateway/status', '/_gateway/explain'], verbs: ['GET'] }]),
+  globalRole('gateway-ops', [{ nonResourceURLs: ['/_gateway/status', '/_gateway/explain', '/_gateway/'], verbs: ['GET'] }]),
   // A policy the edge does not evaluate (a helper rule): the role grants only its rules, with a warning.
   globalRole('rego-only', [], { 'iam.kubesphere.io/rego-override': 'package authz\ndefault allow = false\nis_bob { input.User.Name == "bob" }\nallow { is_bob }' }),
   binding('GlobalRoleBinding', 'ann-app', 'GlobalRole', 'app-user', toUser('ann')),
@@ -113,6 +113,14 @@ describe('KubeSphere authorization is on by default with authentication', () => 
     const ok = await as('ops', '/_gateway/status');
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as { authorization: { published: boolean } }).authorization.published).toBe(true);
+  });
+
+  it('the HTML status page is authorized as GET /_gateway/', async () => {
+    expect((await as('ann', '/_gateway/')).status).toBe(403);
+    expect((await as(undefined, '/_gateway/')).status).toBe(403);
+    const ok = await as('ops', '/_gateway/');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toContain('text/html');
   });
 });
 

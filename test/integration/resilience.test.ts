@@ -32,6 +32,7 @@ beforeAll(async () => {
   flaky = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     seen.set(path, (seen.get(path) ?? 0) + 1);
+    if (path.includes('/err')) return void res.writeHead(500, { connection: 'close' }).end('boom');
     res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(`ok ${path}`);
   });
   flaky.on('connection', (s: Socket) => {
@@ -188,6 +189,19 @@ describe('retries', () => {
     expect(get.headers.get('x-ks-edge-retries')).toBe('2');
     dropConnections = 0;
     expect(seen.get('/proxy/retry/c')).toBeUndefined();
+  });
+
+  it('only after a connection failure: an answer (even a 500) is never retried, nor an idempotent PUT with a body', async () => {
+    const err = await fetch(`${gw.url}/proxy/retry/err`);
+    expect(err.status).toBe(500);
+    expect(err.headers.get('x-ks-edge-retries')).toBeNull();
+    expect(seen.get('/proxy/retry/err')).toBe(1);
+    dropConnections = 1;
+    const put = await fetch(`${gw.url}/proxy/retry/put`, { method: 'PUT', body: 'once' });
+    dropConnections = 0;
+    expect(put.status).toBe(502);
+    expect(put.headers.get('x-ks-edge-retries')).toBeNull();
+    expect(seen.get('/proxy/retry/put')).toBeUndefined();
   });
 });
 

@@ -7,7 +7,15 @@ import { IAM_PLURALS } from '../../scripts/exporter/sources/kube';
 const docs = (file: string) => parseAllDocuments(readFileSync(`config/deploy/${file}`, 'utf8')).map((d) => d.toJS() as Record<string, any>).filter(Boolean);
 const rulesOf = (file: string) => docs(file).filter((d) => d.kind === 'ClusterRole').flatMap((d) => d.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[]);
 
+/** What KubeSphere's authorizer reads (issue #9), written out: the exporter's list must not drift from it either. */
+const AUTHZ_PLURALS = ['globalroles', 'globalrolebindings', 'clusterroles', 'clusterrolebindings', 'workspaceroles',
+  'workspacerolebindings', 'roles', 'rolebindings', 'users', 'namespaces'];
+
 describe('RBAC', () => {
+  it('the exporter lists every kind authorization reads', () => {
+    expect(IAM_PLURALS.map((k) => k.plural).sort()).toEqual([...AUTHZ_PLURALS].sort());
+  });
+
   it.each(['rbac.yaml', 'rbac-namespaced.yaml'])('%s lists and watches exactly the kinds authorization reads, and never writes', (file) => {
     const rules = rulesOf(file);
     for (const k of IAM_PLURALS) {

@@ -2,7 +2,7 @@
  * `/_gateway/explain?method=GET&path=/proxy/x/y[&user=alice]`: what the gateway would do with that request —
  * which cluster and resource take it and why, whether authorization would allow it, and for a ReverseProxy the
  * URL it would send upstream — through the same functions a real request goes through, with nothing sent.
- * Authorized like `/_gateway/status`.
+ * Authorized as the non-resource request `GET /_gateway/explain`.
  */
 import type { Handler } from 'hono';
 import { ANONYMOUS, authenticated, type Identity } from '../auth/identity';

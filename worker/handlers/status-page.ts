@@ -2,7 +2,7 @@
  * `/_gateway/`: the status page a person reads — the snapshot of every cluster, every resource with its state,
  * claims, upstream, health, circuit and problems, a filter, and the route explainer. One small HTML document with
  * its CSS and script inline (no framework); it reads `/_gateway/status` and `/_gateway/explain` with the visitor's
- * own credentials. Authorized like `/_gateway/status`.
+ * own credentials. Authorized as the non-resource request `GET /_gateway/` (platform admins have it).
  */
 import type { Handler } from 'hono';
 import { authorize } from '../authz/guard';
