@@ -48,7 +48,7 @@ export class ExportError extends Error {}
 
 export async function runExport(opts: ExportOptions): Promise<ExportSummary> {
   const started = performance.now();
-  if (!CLUSTER_NAME.test(opts.cluster)) throw new ExportError(`--cluster-name ${JSON.stringify(opts.cluster)} must be a DNS label (lower-case letters, digits, "-")`);
+  checkClusterName(opts.cluster);
   // CLUSTER_ORIGIN may name the cluster (`{cluster}`), as the worker's does.
   opts = { ...opts, clusterOrigin: opts.clusterOrigin?.replaceAll('{cluster}', opts.cluster) };
   const say = opts.progress ?? (() => {});
@@ -141,6 +141,8 @@ export function diffSnapshots(before: Snapshot | undefined, after: Snapshot): Sn
     for (const r of s.reverseProxies) routes.set(`ReverseProxy/${r.name}`, [r]);
     for (const b of s.bundles) routes.set(`JSBundle/${b.bundle}`, [...(routes.get(`JSBundle/${b.bundle}`) ?? []), b]);
     for (const r of s.resources) out.set(`${r.kind}/${r.name}`, canonical([r, routes.get(`${r.kind}/${r.name}`) ?? []]));
+    // Roles, bindings and users have no resource report unless they have a problem: their compiled data is one entry.
+    if (s.authz) out.set('authorization data', canonical(s.authz));
     return out;
   };
   const a = index(before);
@@ -164,4 +166,9 @@ function hashAsset(a: ResolvedAsset, bundle: string, lastGood: LastGood, blobs: 
     return { link: a.link, contentType: a.contentType, hash: good.hash, size: good.size };
   }
   return { link: a.link, contentType: a.contentType, error: a.error };
+}
+
+/** A cluster's name is part of KV keys and paths: a DNS label, as KubeSphere names clusters. */
+export function checkClusterName(name: string): void {
+  if (!CLUSTER_NAME.test(name)) throw new ExportError(`--cluster-name ${JSON.stringify(name)} must be a DNS label (lower-case letters, digits, "-")`);
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatDryRun, formatSummary } from '../../scripts/exporter/report';
+import { rollback } from '../../scripts/exporter/rollback';
 import { runExport } from '../../scripts/exporter/run';
 import { directorySource } from '../../scripts/exporter/sources/directory';
 import { dryRunTarget } from '../../scripts/exporter/targets/dry-run';
@@ -61,6 +62,22 @@ describe('the report', () => {
     expect(text).toContain('~ APIService/api');
     expect(text).not.toContain('~ ReverseProxy/ok');
     expect(text).toMatch(/would write 2 \(snapshot\/[0-9a-f]{64}, pointer\/host\)/);
+  });
+
+  it('a dry run shows a change of roles or bindings alone, which no resource report carries', async () => {
+    const kv = join(dir, 'kv');
+    const role = (verb: string) => `---\n${JSON.stringify({ apiVersion: 'iam.kubesphere.io/v1beta1', kind: 'GlobalRole', metadata: { name: 'r' }, rules: [{ nonResourceURLs: ['/proxy/*'], verbs: [verb] }] })}\n`;
+    await exportTo(kv, manifests() + role('GET'));
+    const { summary, planned } = await exportTo(kv, manifests() + role('POST'), true);
+    expect(formatDryRun(summary, planned!)).toContain('~ authorization data');
+  });
+});
+
+describe('rollback', () => {
+  it('names the cluster it found nothing for, and refuses a name that is not a DNS label', async () => {
+    const target = filesTarget(join(dir, 'kv'));
+    await expect(rollback(target, undefined, 'member9')).rejects.toThrow('no pointer for cluster "member9"');
+    await expect(rollback(target, undefined, 'Member_9')).rejects.toThrow('must be a DNS label');
   });
 });
 
