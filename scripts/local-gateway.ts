@@ -33,7 +33,7 @@ export async function prepareLocalGateway(env: NodeJS.ProcessEnv, target: KvTarg
   try {
     // EXTENSIONS_DIR is the host; CLUSTERS=member1=DIR1,member2=DIR2 adds members, each exported as that cluster.
     const host = env.HOST_CLUSTER || env.CLUSTER_NAME || DEFAULT_CLUSTER;
-    for (const [cluster, folder] of [[host, dir] as const, ...membersOf(env.CLUSTERS)]) {
+    for (const [cluster, folder] of [[host, dir] as const, ...membersOf(env.CLUSTERS, host)]) {
       const source = directorySource(folder);
       const summary = await runExport({ source, target, cluster, clusterOrigin });
       console.log(formatSummary(summary, `${source.description} as cluster ${cluster}`, target.description));
@@ -104,12 +104,16 @@ export async function announce(local: LocalGateway, secret: boolean): Promise<vo
 }
 
 /** `member1=DIR1,member2=DIR2` → pairs; a malformed entry is an error naming it. */
-export function membersOf(text: string | undefined): [string, string][] {
+export function membersOf(text: string | undefined, host?: string): [string, string][] {
   if (!text) return [];
+  const seen = new Set<string>();
   return text.split(',').map((entry) => {
     const eq = entry.indexOf('=');
     const [name, folder] = eq < 0 ? [entry, ''] : [entry.slice(0, eq).trim(), entry.slice(eq + 1).trim()];
     if (!CLUSTER_NAME.test(name) || !folder) throw new Error(`CLUSTERS entry ${JSON.stringify(entry)} is not NAME=FOLDER (NAME a DNS label)`);
+    if (seen.has(name)) throw new Error(`CLUSTERS names ${JSON.stringify(name)} twice`);
+    if (name === host) throw new Error(`CLUSTERS names the host cluster ${JSON.stringify(name)}, whose folder is EXTENSIONS_DIR`);
+    seen.add(name);
     return [name, folder];
   });
 }

@@ -20,7 +20,8 @@ async function main() {
   const local = await prepareLocalGateway(process.env, filesTarget(kvDir));
   const config = join(stateDir, 'config.capnp');
   // KS_EDGE_ISOLATES=N: N isolates of the gateway on PORT, PORT+1, … sharing the Durable Objects.
-  const isolates = Math.max(1, Number(process.env.KS_EDGE_ISOLATES ?? 1));
+  const isolates = Number(process.env.KS_EDGE_ISOLATES || 1);
+  if (!Number.isInteger(isolates) || isolates < 1 || isolates > 16) throw new Error(`KS_EDGE_ISOLATES must be a whole number from 1 to 16, got ${JSON.stringify(process.env.KS_EDGE_ISOLATES)}`);
   const fronts = Array.from({ length: isolates - 1 }, (_, i) => Number(local.port) + i + 1);
   await writeWorkerdConfig(config, {
     bundle, kvDir, port: Number(local.port), vars: local.vars, ...compatibility(), doDir: join(stateDir, 'do'), fronts,

@@ -8,7 +8,8 @@ import { SignJWT } from 'jose';
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { ttl: { type: 'string', default: '1h' }, issuer: { type: 'string' } } });
 const user = positionals[0];
 const secret = process.env.JWT_SECRET;
-if (!user || !secret) {
+// jose reads "1h", "30m", "2 days"…; anything else is a usage error, not a stack trace.
+if (!user || !secret || !/^\d+\s*[a-z]+$/i.test(values.ttl!)) {
   console.error('usage: JWT_SECRET=… npm run -s token -- USER [--ttl 1h] [--issuer URL]');
   process.exit(2);
 }

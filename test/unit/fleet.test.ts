@@ -116,6 +116,8 @@ describe('one KV namespace, a pointer per cluster', () => {
     await expect(exportAs('Bad_Name', 'x();')).rejects.toThrow('must be a DNS label');
     expect(() => membersOf('member1=dir,oops')).toThrow('CLUSTERS entry "oops"');
     expect(membersOf('m1=a, m2=b')).toEqual([['m1', 'a'], ['m2', 'b']]);
+    expect(() => membersOf('m1=a,m1=b')).toThrow('names "m1" twice');
+    expect(() => membersOf('host=a', 'host')).toThrow('host cluster');
   });
 });
 
