@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiService, reverseProxy } from '../support/gateway';
-import { serveOnWorkerd, type Served } from '../support/workerd';
+import { freePort, serveOnWorkerd, type Served } from '../support/workerd';
 
 let up: Server;
 /** The retry tests' upstream: every answer closes its connection, so each request opens a new one. */
@@ -56,6 +56,7 @@ beforeAll(async () => {
       reverseProxy('breaker', { matcher: { path: '/proxy/breaker/*' }, upstream: u }, anno({ 'ks-edge.io/circuit-breaker': 'failures=3;window=30s;cooldown=1s' })),
       reverseProxy('breaker-shared', { matcher: { path: '/proxy/shared/*' }, upstream: u }, anno({ 'ks-edge.io/circuit-breaker': 'failures=3;window=30s;cooldown=30s' })),
       reverseProxy('hanging', { matcher: { path: '/proxy/hang/*' }, upstream: u }, anno({ 'ks-edge.io/circuit-breaker': 'failures=1;window=30s;cooldown=30s', 'ks-edge.io/timeout': '300ms' })),
+      reverseProxy('refusing', { matcher: { path: '/proxy/refused/*' }, upstream: { url: `http://127.0.0.1:${await freePort()}` } }, anno({ 'ks-edge.io/circuit-breaker': 'failures=2;window=30s;cooldown=30s' })),
       reverseProxy('retrying', { matcher: { path: '/proxy/retry/*' }, upstream: { url: flakyOrigin } }, anno({ 'ks-edge.io/retries': '2' })),
       reverseProxy('moved', { matcher: { path: '/proxy/old/*' }, upstream: u }, anno({ 'ks-edge.io/redirect': '301 https://new.example.com{uri}' })),
       reverseProxy('moved-bad', { matcher: { path: '/proxy/bad/*' }, upstream: u }, anno({ 'ks-edge.io/redirect': '301 https://{header.Host}/x' })),
@@ -158,6 +159,13 @@ describe('circuit breakers', () => {
     expect(refused.status).toBe(503);
     expect((seen.get('/proxy/shared/z') ?? 0) - before).toBeLessThanOrEqual(2);
     failing = false;
+  });
+
+  it('a refused connection counts as a failure', async () => {
+    for (let i = 0; i < 2; i++) expect((await fetch(`${gw.url}/proxy/refused/x`)).status).toBe(502);
+    expect(await until(() => circuitOf('host/reverseProxy/refusing'), (s) => s === 'open')).toBe('open');
+    const open = await until(() => fetch(`${gw.url}/proxy/refused/x`), (r) => r.status === 503);
+    expect(((await open.json()) as { ErrStatus: { message: string } }).ErrStatus.message).toContain('circuit is open');
   });
 
   it('a timeout counts as a failure', async () => {
