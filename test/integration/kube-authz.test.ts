@@ -81,14 +81,26 @@ describe('authorization data from a real API server', () => {
     expect(Date.now() - started).toBeLessThan(REFRESH_MS + 4000);
   });
 
-  it('--watch picks up a new binding and a disabled user without a manual export', async () => {
+  it('--watch picks up a new binding, its deletion and a disabled user without a manual export', async () => {
     const controller = new AbortController();
     const logs: string[] = [];
+    let exports = 0;
     const watching = watchAndExport({
       kc: kube.kc, debounceMs: 100, signal: controller.signal, log: (l) => logs.push(l),
-      exportOnce: async () => void (await gw.publishFrom(kubeSource(kube.kc))),
+      exportOnce: async () => {
+        await gw.publishFrom(kubeSource(kube.kc));
+        exports++;
+      },
     });
     try {
+      // The watch's own first export is done before anything changes: what follows is the watch's doing.
+      for (let i = 0; i < 100 && exports === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(exports).toBeGreaterThan(0);
+      expect(await settled(403)).toBe(403);
+      await apply(kube.kc, binding);
+      expect(await settled(200)).toBe(200);
+      await remove(kube.kc, 'GlobalRoleBinding', 'erin-reports-reader', IAM);
+      expect(await settled(403)).toBe(403);
       await apply(kube.kc, binding);
       expect(await settled(200)).toBe(200);
       const client = k8s.KubernetesObjectApi.makeApiClient(kube.kc);
