@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readPointer } from '../../scripts/exporter/publish';
+import { KEEP_SNAPSHOTS, readPointer } from '../../scripts/exporter/publish';
 import { rollback } from '../../scripts/exporter/rollback';
 import { runExport } from '../../scripts/exporter/run';
 import { directorySource } from '../../scripts/exporter/sources/directory';
@@ -58,12 +58,21 @@ describe('Cloudflare KV target', () => {
     expect(kv.store.get(`bundle/${'a'.repeat(64)}`)).toEqual(bytes);
   });
 
-  it('lists keys across cursor pages and removes what no kept snapshot references', async () => {
+  it('lists keys across cursor pages; bundles no snapshot references yet are not removed (another exporter may be mid-publication)', async () => {
     for (let i = 0; i < 1500; i++) kv.store.set(`bundle/${i.toString(16).padStart(64, '0')}`, Buffer.from('stale'));
     const s = await exportOnce(manifests('1'));
     expect(kv.log.filter((r) => r.path.endsWith('/keys')).length).toBeGreaterThanOrEqual(4); // two listings of 2 pages
-    expect(s.deleted).toHaveLength(1500);
-    expect([...kv.store.keys()].filter((k) => k.startsWith('bundle/'))).toHaveLength(1);
+    expect(s.deleted).toEqual([]);
+    expect([...kv.store.keys()].filter((k) => k.startsWith('bundle/'))).toHaveLength(1501);
+  });
+
+  it('removes a dropped snapshot and its own bundle through bulk/delete', async () => {
+    for (let v = 0; v < KEEP_SNAPSHOTS; v++) await exportOnce(manifests(`k${v}`));
+    const last = await exportOnce(manifests('k-last'));
+    expect(last.deleted.filter((k) => k.startsWith('snapshot/'))).toHaveLength(1);
+    expect(last.deleted.filter((k) => k.startsWith('bundle/'))).toHaveLength(1);
+    expect(kv.log.some((r) => r.path.endsWith('/bulk/delete'))).toBe(true);
+    for (const k of last.deleted) expect(kv.store.has(k), k).toBe(false);
   });
 
   it('retries 429 with Retry-After', async () => {
