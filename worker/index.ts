@@ -8,7 +8,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { authConfigMissing, authenticate } from './auth/middleware';
 import type { AppEnv } from './env';
-import { kubeStatus, notFound } from './errors';
+import { kubeStatus, notFound, proxyError } from './errors';
 import { apiService } from './handlers/api-service';
 import { core } from './handlers/core';
 import { explain } from './handlers/explain';
@@ -20,6 +20,7 @@ import { reverseProxy } from './handlers/reverse-proxy';
 import { firstAnswer } from './handlers/step';
 import { clusterRoute } from './fleet/cluster-route';
 import { trace } from './observe/trace';
+import { SnapshotPartError } from './snapshot/lazy-part';
 
 /** What every request needs before authentication; one middleware, as each costs a promise per request. */
 const prepare: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -45,6 +46,8 @@ app.get('/_gateway/', statusPage);
 app.all('/_gateway/*', () => notFound());
 app.all('*', firstAnswer(noSnapshot, jsBundle, reverseProxy, apiService, core));
 app.onError((err) => {
+  // A chunk of the routing snapshot failed its hash or schema: the store has stopped using it (snapshot/store.ts).
+  if (err instanceof SnapshotPartError) return proxyError(503, `the routing snapshot is invalid: ${err.message}`);
   console.error('ks-edge: unhandled error', err);
   return kubeStatus(500, 'InternalError', 'ks-edge internal error');
 });

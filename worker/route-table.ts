@@ -10,66 +10,89 @@
 import { AuthzTable } from './authz/rbac';
 import { decodeBytes } from './authz/request-info';
 import type { APIServiceRoute, BundleAsset, ReverseProxyRoute, Snapshot } from './model/snapshot';
+import { materialize, partsOf, type SnapshotParts } from './snapshot/snapshot-parts';
 
-interface Candidate { method: string; route: ReverseProxyRoute }
+/** A matcher's method and its route's position in index order (by name: the tie-break). */
+interface Candidate { method: string; route: number }
 
 export interface ReverseProxyMatch { route: ReverseProxyRoute; matcher: string }
 
+/**
+ * Built from the snapshot's route index alone; a matched route's details come from its part, which throws
+ * `NotLoaded` on a cold isolate until that chunk is read (callers go through `loaded`, snapshot/lazy-part.ts).
+ */
 export class RouteTable {
-  private readonly bundles = new Map<string, BundleAsset>();
-  private readonly apiServices = new Map<string, APIServiceRoute>();
+  private readonly apiServices = new Map<string, number>();
   private readonly exact = new Map<string, Candidate[]>();
   private readonly prefixes = new Map<string, Candidate[]>();
   private readonly prefixLengths: number[];
   private authzTable: AuthzTable | undefined;
 
-  /** The snapshot's authorization data, indexed on first use (a cold isolate routes first); undefined without any. */
+  /** A table over a whole snapshot in memory (layout 1, tests). */
+  static of(snapshot: Snapshot, hash: string): RouteTable {
+    return new RouteTable(partsOf(snapshot), hash);
+  }
+
+  /** The snapshot's authorization data, indexed as it is used; undefined without any. */
   get authz(): AuthzTable | undefined {
-    if (!this.authzTable && this.snapshot.authz) this.authzTable = new AuthzTable(this.snapshot.authz);
+    if (!this.authzTable && this.parts.authz) this.authzTable = new AuthzTable(this.parts.authz);
     return this.authzTable;
   }
 
-  constructor(readonly snapshot: Snapshot, readonly hash: string) {
-    for (const asset of snapshot.bundles) if (!this.bundles.has(asset.link)) this.bundles.set(asset.link, asset);
-    for (const api of snapshot.apiServices) this.apiServices.set(`${api.group}/${api.version}`, api);
+  get cluster(): string {
+    return this.parts.cluster;
+  }
+
+  constructor(readonly parts: SnapshotParts, readonly hash: string) {
+    const { reverseProxies, apiServices } = parts.index;
+    apiServices.forEach((key, i) => this.apiServices.set(key, i));
     const lengths = new Set<number>();
-    for (const route of snapshot.reverseProxies) {
-      for (const m of route.matchers) {
-        const isPrefix = m.path.endsWith('*');
-        const key = isPrefix ? m.path.slice(0, -1) : m.path;
+    for (let route = 0; route < reverseProxies.length; route++) {
+      const m = reverseProxies[route]!;
+      for (let k = 0; k + 1 < m.length; k += 2) {
+        const path = m[k]!;
+        const isPrefix = path.endsWith('*');
+        const key = isPrefix ? path.slice(0, -1) : path;
         const map = isPrefix ? this.prefixes : this.exact;
         if (isPrefix) lengths.add(key.length);
         let list = map.get(key);
         if (!list) map.set(key, (list = []));
-        list.push({ method: m.method, route });
+        list.push({ method: m[k + 1]!, route });
       }
     }
-    for (const list of [...this.exact.values(), ...this.prefixes.values()]) list.sort(byPriority);
+    for (const list of this.exact.values()) if (list.length > 1) list.sort(byPriority);
+    for (const list of this.prefixes.values()) if (list.length > 1) list.sort(byPriority);
     this.prefixLengths = [...lengths].sort((a, b) => b - a);
+  }
+
+  /** The whole snapshot (every part read): the status page. */
+  snapshot(): Promise<Snapshot> {
+    return materialize(this.parts);
   }
 
   matchBundle(path: string): BundleAsset | undefined {
     const link = bundleLinkOf(path);
-    return link === undefined ? undefined : this.bundles.get(link);
+    return link === undefined ? undefined : this.parts.bundles.get(link);
   }
 
   matchReverseProxy(path: string, method: string): ReverseProxyMatch | undefined {
     const exact = this.exact.get(path);
     const hit = exact && pick(exact, method);
-    if (hit) return { route: hit.route, matcher: path };
+    if (hit) return { route: this.parts.reverseProxies.at(hit.route)!, matcher: path };
     for (const len of this.prefixLengths) {
       if (len > path.length) continue;
       const prefix = path.slice(0, len);
       const list = this.prefixes.get(prefix);
       const found = list && pick(list, method);
-      if (found) return { route: found.route, matcher: prefix + '*' };
+      if (found) return { route: this.parts.reverseProxies.at(found.route)!, matcher: prefix + '*' };
     }
     return undefined;
   }
 
   matchApiService(path: string): APIServiceRoute | undefined {
     const key = apiGroupVersionOf(path);
-    return key === undefined ? undefined : this.apiServices.get(key);
+    const i = key === undefined ? undefined : this.apiServices.get(key);
+    return i === undefined ? undefined : this.parts.apiServices.at(i);
   }
 }
 
@@ -106,9 +129,9 @@ function pick(list: Candidate[], method: string): Candidate | undefined {
   return undefined;
 }
 
+/** A named method before `*`, then by name (index order). */
 function byPriority(a: Candidate, b: Candidate): number {
   const wa = a.method === '*' ? 1 : 0;
   const wb = b.method === '*' ? 1 : 0;
-  if (wa !== wb) return wa - wb;
-  return a.route.name < b.route.name ? -1 : a.route.name > b.route.name ? 1 : 0;
+  return wa !== wb ? wa - wb : a.route - b.route;
 }

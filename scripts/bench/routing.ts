@@ -82,7 +82,7 @@ export const CANDIDATES: Candidate[] = [
     build(s) {
       const text = JSON.stringify(s);
       const parsed = v.parse(Snapshot, JSON.parse(text));
-      const t = new RouteTable(parsed, 'h');
+      const t = RouteTable.of(parsed, 'h');
       return (path) => t.matchBundle(path) ?? t.matchReverseProxy(path, 'GET') ?? t.matchApiService(path);
     },
   },

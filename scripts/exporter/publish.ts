@@ -10,6 +10,11 @@ import { authzCounts } from '../../worker/model/authz';
 export { authzCounts };
 import { bundleKey, CURRENT_KEY, DEFAULT_CLUSTER, Pointer, POINTER_PREFIX, pointerKey, Snapshot, snapshotKey } from '../../worker/model/snapshot';
 import type { KvTarget } from './targets/kv-target';
+import type { BundleAsset } from '../../worker/model/snapshot';
+import { bodyKey } from '../../worker/model/snapshot-layout';
+import { loaded, SnapshotPartError } from '../../worker/snapshot/lazy-part';
+import { isHead, materialize, partsOf, readHead, type SnapshotParts, storedParts } from '../../worker/snapshot/snapshot-parts';
+import { encodeSnapshot } from './snapshot-encode';
 
 export const KEEP_SNAPSHOTS = 5;
 
@@ -58,11 +63,38 @@ export async function pointerEntries(target: KvTarget, pointer: Pointer): Promis
   return entries;
 }
 
+/** A stored snapshot, whole and checked (every chunk against its hash and schema); undefined when unreadable. */
 export async function readSnapshot(target: KvTarget, hash: string): Promise<Snapshot | undefined> {
+  const parts = await readParts(target, hash);
+  return parts && (await materialize(parts).catch(() => undefined));
+}
+
+/** What pruning needs of a snapshot, from its head alone: its cluster and the bundles it references. */
+async function readBundleRefs(target: KvTarget, hash: string): Promise<{ cluster: string; bundles: BundleAsset[] } | undefined> {
+  const parts = await readParts(target, hash);
+  if (!parts) return undefined;
+  const bundles = await loaded(() => parts.bundles.entries()).catch(() => undefined);
+  return bundles && { cluster: parts.cluster, bundles: bundles.map(([, b]) => b) };
+}
+
+/** A stored snapshot's parts (layout 2 reads its body only when a part in it is asked for; layout 1 whole). */
+async function readParts(target: KvTarget, hash: string): Promise<SnapshotParts | undefined> {
   const raw = await target.get(snapshotKey(hash));
   if (raw === null) return undefined;
-  const parsed = v.safeParse(Snapshot, safeJson(raw));
-  return parsed.success ? parsed.output : undefined;
+  const bytes = Buffer.from(raw);
+  if (!isHead(bytes)) {
+    const parsed = v.safeParse(Snapshot, safeJson(raw));
+    return parsed.success ? partsOf(parsed.output) : undefined;
+  }
+  const head = await readHead(bytes, hash).catch(() => undefined);
+  if (!head) return undefined;
+  let body: Promise<Uint8Array> | undefined;
+  const readBody = async () => {
+    const text = await target.get(bodyKey(hash));
+    if (text === null) throw new SnapshotPartError(`snapshot ${hash}: its body is missing`);
+    return Buffer.from(text);
+  };
+  return storedParts(head, { snapshot: hash, body: () => (body ??= readBody()), invalid: () => {} });
 }
 
 function safeJson(text: string): unknown {
@@ -91,8 +123,8 @@ export async function publish(
   blobs: Map<string, Uint8Array>,
   now = new Date(),
 ): Promise<PublishResult> {
-  const text = JSON.stringify(snapshot);
-  const hash = sha256(text);
+  const stored = encodeSnapshot(snapshot);
+  const hash = stored.hash;
   const result: PublishResult = { hash, changed: false, unchanged: 0, written: [], deleted: [], bytesWritten: 0 };
   const previous = await readPointer(target, snapshot.cluster);
 
@@ -106,15 +138,18 @@ export async function publish(
   // Also when only the legacy `current` holds this cluster's pointer: its own key is written on the next run.
   if (previous?.snapshot !== hash || (await target.get(pointerKey(snapshot.cluster))) === null) {
     result.changed = true;
-    if ((await target.get(snapshotKey(hash))) === null) await write(target, result, [{ key: snapshotKey(hash), value: text }]);
-    else result.unchanged++;
+    // The body before the head (one request where the target allows), both before the pointer.
+    const entries = [{ key: bodyKey(hash), value: stored.body }, { key: snapshotKey(hash), value: stored.head }];
+    const missing = (await Promise.all(entries.map(async (e) => ((await target.get(e.key)) === null ? [e] : [])))).flat();
+    await write(target, result, missing);
+    result.unchanged += entries.length - missing.length;
     const history = previous ? [previous.snapshot, ...(previous.history ?? [])].filter((h) => h !== hash) : [];
     const pointer: Pointer = {
       snapshot: hash, generatedAt: now.toISOString(), cluster: snapshot.cluster, counts: countsOf(snapshot),
       history: history.slice(0, KEEP_SNAPSHOTS - 1),
     };
     await write(target, result, await pointerEntries(target, pointer));
-  } else result.unchanged += 2; // the snapshot and the pointer
+  } else result.unchanged += 3; // the snapshot's head and body, and the pointer
   if (result.changed) {
     await prune(target, result, snapshot.cluster);
     // Another cluster's exporter may have pruned a shared bundle between our listing and our snapshot: put it back.
@@ -152,12 +187,13 @@ export async function prune(target: KvTarget, result: Pick<PublishResult, 'delet
   const referenced = new Set<string>();
   const dropped = new Set<string>();
   const doomed: string[] = [];
+  const bodies = new Set(await target.listKeys('snapshot-body/'));
   for (const key of await target.listKeys('snapshot/')) {
     const id = key.slice('snapshot/'.length);
-    const s = await readSnapshot(target, id);
+    const s = await readBundleRefs(target, id);
     const bundles = (s?.bundles ?? []).flatMap((b) => (b.hash ? [bundleKey(b.hash)] : []));
     const mine = s?.cluster === cluster && !kept.has(id);
-    if (mine) doomed.push(key);
+    if (mine) doomed.push(key, ...(bodies.has(bodyKey(id)) ? [bodyKey(id)] : []));
     for (const b of bundles) (mine ? dropped : referenced).add(b);
   }
   doomed.push(...[...dropped].filter((k) => !referenced.has(k)));

@@ -23,12 +23,15 @@ export interface ServeConfig {
   doDir: string;
   /** More isolates of the same bundle, one port each. */
   fronts?: number[];
+  /** Also serve, on this port, a worker that times KV reads through the same binding (scripts/bench/kv-probe.js). */
+  kvProbePort?: number;
 }
 
 const DO_CLASSES = [['RATE_LIMITER', 'RateLimiter'], ['CIRCUIT_BREAKER', 'CircuitBreaker']] as const;
 
 const str = (s: string) => JSON.stringify(s);
 const KV_SERVICE = resolve(import.meta.dirname ?? 'scripts/serve', 'kv-service.js');
+const KV_PROBE = resolve(import.meta.dirname ?? 'scripts/serve', '../bench/kv-probe.js');
 
 /** `configDir`: capnp resolves `embed` paths relative to the config file. */
 export function workerdConfig(c: ServeConfig, configDir: string): string {
@@ -54,14 +57,16 @@ const config :Workerd.Config = (
     (name = "gateway", worker = .gateway),
 ${fronts.map((_, i) => `    (name = "front${i + 1}", worker = .front${i + 1}),
 `).join('')}    (name = "kv", worker = .kv),
-    (name = "kv-files", disk = (path = ${str(resolve(c.kvDir))}, writable = false)),
+${c.kvProbePort ? `    (name = "kv-probe", worker = (modules = [(name = "probe.js", esModule = embed ${embed(KV_PROBE)})], compatibilityDate = ${str(c.compatibilityDate)}, bindings = [(name = "KV", kvNamespace = "kv")])),
+` : ''}    (name = "kv-files", disk = (path = ${str(resolve(c.kvDir))}, writable = false)),
     (name = "do-disk", disk = (path = ${str(resolve(c.doDir))}, writable = true)),
     (name = "loopback", network = (allow = [${(c.allow ?? ['local']).map(str).join(', ')}])),
   ],
   sockets = [
     (name = "http", address = ${str(`127.0.0.1:${c.port}`)}, http = (), service = "gateway"),
 ${fronts.map((p, i) => `    (name = "http${i + 1}", address = ${str(`127.0.0.1:${p}`)}, http = (), service = "front${i + 1}"),
-`).join('')}  ],
+`).join('')}${c.kvProbePort ? `    (name = "kv-probe-http", address = ${str(`127.0.0.1:${c.kvProbePort}`)}, http = (), service = "kv-probe"),
+` : ''}  ],
 );
 
 const gateway :Workerd.Worker = ${worker([...common, ...own], `

@@ -1,7 +1,8 @@
 /** SPEC §7: the snapshot in isolate memory, refreshed off the request path; bad reads keep the last good table. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { apiService, reverseProxy, startGateway, type Gateway } from '../support/gateway';
+import { apiService, jsBundle, reverseProxy, startGateway, type Gateway } from '../support/gateway';
+import { encodeSnapshot } from '../../scripts/exporter/snapshot-encode';
 import { startUpstream, type Upstream } from '../support/upstream';
 
 let gw: Gateway | undefined;
@@ -96,7 +97,7 @@ describe('snapshot loading', () => {
     expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
   });
 
-  it('a cold isolate routes with a hash-verified snapshot at once, and drops it when the field checks after fail', async () => {
+  it('a layout-1 snapshot (one document, from an exporter before layout 2) that fails the field checks is refused with the reason', async () => {
     gw = await startGateway({ manifests: '', empty: true, vars: { SNAPSHOT_REFRESH_SECONDS: '3600' } });
     const kv = await gw.mf.getKVNamespace('KV');
     // Right shape and hash, but a route without a name: what only the field-by-field check catches.
@@ -110,19 +111,72 @@ describe('snapshot loading', () => {
     expect((await gw.fetch('/_gateway/healthz')).status).toBe(503);
   });
 
-  it('counts KV reads: two on a cold load, none per request, one background look per refresh interval (seconds)', async () => {
+  it('counts KV reads: three on a cold load (the pointer, the snapshot head and body), none per request, one background look per refresh interval (seconds)', async () => {
     up = await startUpstream();
     gw = await startGateway({ manifests: reverseProxy('p', { matcher: { path: '/proxy/p/*' }, upstream: { url: up.origin } }), vars: { SNAPSHOT_REFRESH_SECONDS: '2' } });
     const counters = async () => {
       const st = (await (await gw!.fetch('/_gateway/status')).json()) as { kvReads: number; backgroundKvReads: number };
       return { cold: st.kvReads, background: st.backgroundKvReads };
     };
-    expect(await counters()).toEqual({ cold: 2, background: 0 });
+    expect(await counters()).toEqual({ cold: 3, background: 0 });
     for (let i = 0; i < 20; i++) await gw.fetch('/proxy/p/x');
-    expect(await counters()).toEqual({ cold: 2, background: 0 });
+    expect(await counters()).toEqual({ cold: 3, background: 0 });
     await new Promise((r) => setTimeout(r, 2100));
     await gw.fetch('/proxy/p/x');
-    expect(await eventually(counters, (c) => c.background === 1)).toEqual({ cold: 2, background: 1 });
+    expect(await eventually(counters, (c) => c.background === 1)).toEqual({ cold: 3, background: 1 });
+  });
+
+  it('a layout-1 snapshot from an earlier exporter is still served', async () => {
+    up = await startUpstream();
+    gw = await startGateway({ manifests: '', empty: true, vars: { SNAPSHOT_REFRESH_SECONDS: '3600' } });
+    const kv = await gw.mf.getKVNamespace('KV');
+    const route = { name: 'old', available: true, policy: { allowAnonymous: false, timeoutMs: 30000 }, upstream: { origin: up.origin }, matchers: [{ path: '/proxy/old/*', method: '*' }], directives: { headerUp: [], headerDown: [], rewrite: [], replace: [], pathRegexp: [], authProxy: false, wrapTransport: false, rejectForwardingRedirects: false } };
+    const text = JSON.stringify({ schemaVersion: 1, cluster: 'host', apiServices: [], reverseProxies: [route], bundles: [], resources: [] });
+    const hash = createHash('sha256').update(text).digest('hex');
+    await kv.put(`snapshot/${hash}`, text);
+    await kv.put('pointer/host', JSON.stringify({ snapshot: hash, generatedAt: new Date().toISOString(), cluster: 'host', counts: {} }));
+    expect((await gw.fetch('/proxy/old/x')).status).toBe(200);
+    expect(up.seen.map((r) => r.url)).toEqual(['/proxy/old/x']);
+  });
+
+  it('on a cold isolate, health and bundles answer from the snapshot head alone; routes need the body', async () => {
+    up = await startUpstream();
+    gw = await startGateway({
+      manifests: reverseProxy('p', { matcher: { path: '/proxy/p/*' }, upstream: { url: up.origin } }) + jsBundle('b', { raw: Buffer.from('bundle();').toString('base64') }),
+      vars: { SNAPSHOT_REFRESH_SECONDS: '3600' },
+    });
+    const kv = await gw.mf.getKVNamespace('KV');
+    await kv.delete(`snapshot-body/${gw.lastExport.snapshot}`);
+    const health = await gw.fetch('/_gateway/healthz');
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', snapshot: gw.lastExport.snapshot });
+    const js = await gw.fetch('/dist/b/index.js');
+    expect(js.status).toBe(200);
+    expect(await js.text()).toBe('bundle();');
+    const route = await gw.fetch('/proxy/p/x');
+    expect(route.status).toBe(503);
+    expect(((await route.json()) as { ErrStatus: { message: string } }).ErrStatus.message).toContain(`snapshot-body/${gw.lastExport.snapshot}`);
+    expect(up.seen).toEqual([]);
+    // The snapshot is dropped and remembered as bad.
+    expect((await gw.fetch('/_gateway/healthz')).status).toBe(503);
+  });
+
+  it('a chunk that breaks its schema is refused when a request first reads it, and the snapshot is dropped', async () => {
+    up = await startUpstream();
+    gw = await startGateway({ manifests: '', empty: true, vars: { SNAPSHOT_REFRESH_SECONDS: '3600' } });
+    const kv = await gw.mf.getKVNamespace('KV');
+    const route = (name: string, available: unknown) => ({ name, available, policy: { allowAnonymous: false, timeoutMs: 30000 }, upstream: { origin: up!.origin }, matchers: [{ path: `/proxy/${name}/*`, method: '*' }], directives: { headerUp: [], headerDown: [], rewrite: [], replace: [], pathRegexp: [], authProxy: false, wrapTransport: false, rejectForwardingRedirects: false } });
+    const stored = encodeSnapshot({ schemaVersion: 1, cluster: 'host', apiServices: [], reverseProxies: [route('bad', 'yes') as never], bundles: [], resources: [] });
+    await kv.put(`snapshot-body/${stored.hash}`, stored.body.toString());
+    await kv.put(`snapshot/${stored.hash}`, stored.head.toString());
+    await kv.put('pointer/host', JSON.stringify({ snapshot: stored.hash, generatedAt: new Date().toISOString(), cluster: 'host', counts: {} }));
+    expect((await gw.fetch('/_gateway/healthz')).status).toBe(200);
+    const res = await gw.fetch('/proxy/bad/x');
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { ErrStatus: { message: string } }).ErrStatus.message).toMatch(/routing snapshot is invalid: .*reverseProxies chunk .* is invalid: 0\.available/);
+    expect(up.seen).toEqual([]);
+    expect((await gw.fetch('/_gateway/healthz')).status).toBe(503);
+    expect((await status(gw)).lastError).toContain('0.available');
   });
 
   it('with no snapshot at all, extension paths answer 503 and CORE_ORIGIN still works', async () => {

@@ -45,9 +45,9 @@ describe('the report', () => {
     expect(text).toMatch(/^APIService\s+1\s+0\s+0$/m);
     expect(text).toMatch(/^ReverseProxy\s+2\s+1\s+1$/m);
     expect(text).toContain('✗ ReverseProxy bad [Available]: matcher path "/login" claims /login');
-    expect(text).toMatch(/keys: wrote 2 \(.+\), unchanged 0, deleted 0/);
+    expect(text).toMatch(/keys: wrote 3 \(.+\), unchanged 0, deleted 0/);
     const again = await exportTo(kv, manifests());
-    expect(formatSummary(again.summary, 'dir:x', 'files:y')).toMatch(/keys: wrote 0 \(0\.0 KiB\), unchanged 2, deleted 0/);
+    expect(formatSummary(again.summary, 'dir:x', 'files:y')).toMatch(/keys: wrote 0 \(0\.0 KiB\), unchanged 3, deleted 0/);
   });
 
   it('a dry run prints the diff against what KV holds, resource by resource', async () => {
@@ -61,7 +61,7 @@ describe('the report', () => {
     expect(text).toContain('- ReverseProxy/off');
     expect(text).toContain('~ APIService/api');
     expect(text).not.toContain('~ ReverseProxy/ok');
-    expect(text).toMatch(/would write 2 \(snapshot\/[0-9a-f]{64}, pointer\/host\)/);
+    expect(text).toMatch(/would write 3 \(snapshot-body\/[0-9a-f]{64}, snapshot\/[0-9a-f]{64}, pointer\/host\)/);
   });
 
   it('a dry run shows a change of roles or bindings alone, which no resource report carries', async () => {

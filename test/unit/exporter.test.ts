@@ -37,7 +37,7 @@ const run = async (yaml: string, t: KvTarget = target) => {
 describe('exporter', () => {
   it('writes bundles, snapshot, then pointer; an unchanged re-export writes nothing', async () => {
     const first = await run(bundle('a', 'a();'));
-    expect(first.written.map((k) => k.split('/')[0])).toEqual(['bundle', 'snapshot', 'pointer']);
+    expect(first.written.map((k) => k.split('/')[0])).toEqual(['bundle', 'snapshot-body', 'snapshot', 'pointer']);
     const second = await run(bundle('a', 'a();'));
     expect(second.written).toEqual([]);
     expect(second.deleted).toEqual([]);
@@ -80,7 +80,7 @@ describe('exporter', () => {
     const before = await readPointer(target);
     const dry = dryRunTarget(target);
     const s = await run(bundle('a', 'changed();'), dry);
-    expect(dry.planned.put.map((k) => k.split('/')[0])).toEqual(['bundle', 'snapshot', 'pointer']);
+    expect(dry.planned.put.map((k) => k.split('/')[0])).toEqual(['bundle', 'snapshot-body', 'snapshot', 'pointer']);
     expect(dry.planned.delete).toEqual([]); // the previous snapshot is kept for rollback
     expect(s.changed).toBe(true);
     expect(await readPointer(target)).toEqual(before);

@@ -11,7 +11,7 @@ const rp = (name: string, ...matchers: [string, string][]): ReverseProxyRoute =>
 });
 
 const table = (routes: ReverseProxyRoute[], extra: Partial<Snapshot> = {}) =>
-  new RouteTable({ schemaVersion: 1, cluster: 'c', apiServices: [], reverseProxies: routes, bundles: [], resources: [], ...extra }, 'h');
+  RouteTable.of({ schemaVersion: 1, cluster: 'c', apiServices: [], reverseProxies: routes, bundles: [], resources: [], ...extra }, 'h');
 
 describe('ReverseProxy matching', () => {
   const t = table([

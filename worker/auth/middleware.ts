@@ -9,6 +9,7 @@ import { kubeStatus } from '../errors';
 import { redactCredentials } from '../redact';
 import { fleet } from '../fleet/fleet';
 import type { RouteTable } from '../route-table';
+import { readOrLoad } from '../snapshot/lazy-part';
 import { ANONYMOUS, authMode, authzMode, type Identity } from './identity';
 import { bearerToken } from './token';
 import { keyConfigProblem, TokenError, verifyToken } from './verify';
@@ -50,7 +51,9 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     }
     // The host's users decide, for member paths too: KubeSphere's host authenticates a request before it proxies
     // it to a member, so a deleted or disabled user reaches no cluster.
-    const gone = userRefused(c.get('isHost') ? c.get('table') : fleet.host(c.env).state.table, identity);
+    const table = c.get('isHost') ? c.get('table') : fleet.host(c.env).state.table;
+    const refused = readOrLoad(() => userRefused(table, identity));
+    const gone = refused instanceof Promise ? await refused : refused;
     if (gone) return unauthorized(gone);
     c.set('identity', identity);
   }

@@ -16,15 +16,24 @@ import type { AppEnv } from '../env';
 import { forbidden, forbiddenMessage, requestInfoFailed } from './forbidden';
 import { alwaysAllowed } from './always-allowed';
 import { routingPath } from '../route-table';
+import { readOrLoad } from '../snapshot/lazy-part';
 import type { AuthzTable, Decision } from './rbac';
 import { decodeBytes, requestInfo, RequestInfoError, type RequestInfo } from './request-info';
 
 const NO_DATA = 'no authorization data is published in the routing snapshot (run the exporter with IAM read access)';
 
-/** Answers the request when it may not go on; undefined when it may. */
-export function authorize(c: Context<AppEnv>, allowAnonymous: boolean): Response | undefined {
+/**
+ * Answers the request when it may not go on; undefined when it may. A promise only on a cold isolate, while the
+ * authorization data the decision reads is being loaded.
+ */
+export function authorize(c: Context<AppEnv>, allowAnonymous: boolean): Response | undefined | Promise<Response | undefined> {
   const url = c.get('url');
-  const outcome = authorization(c.env, c.get('table')?.authz, c.req.method, url, c.get('identity'), allowAnonymous);
+  const outcome = readOrLoad(() => authorization(c.env, c.get('table')?.authz, c.req.method, url, c.get('identity'), allowAnonymous));
+  if (outcome instanceof Promise) return outcome.then((o) => answer(c, o));
+  return answer(c, outcome);
+}
+
+function answer(c: Context<AppEnv>, outcome: Outcome): Response | undefined {
   c.get('trace').decision = outcome.decision;
   return outcome.refusal?.();
 }

@@ -9,7 +9,9 @@
  * label. A binding whose role cannot be resolved is skipped among GlobalRoleBindings and ends the walk elsewhere,
  * as in KubeSphere.
  */
-import type { AuthzData, CompiledRole, RegoProgram } from '../model/authz';
+import type { AuthzData, RegoProgram } from '../model/authz';
+import { LazyRecord } from '../snapshot/lazy-part';
+import { type AuthzParts, authzPartsOf } from '../snapshot/snapshot-parts';
 import { prepareRule, type PreparedRule } from './prepared-rule';
 import { regoAllows } from './rego';
 import type { RequestInfo } from './request-info';
@@ -26,38 +28,59 @@ interface Role { ref: string; rules: PreparedRule[]; rego: RegoProgram | undefin
 type Visit = { allowed: string } | 'next' | 'abort';
 
 export class AuthzTable {
-  private readonly roles: Role[];
-  private readonly global: BindingList;
-  private readonly cluster: BindingList;
-  private readonly workspaces = new Map<string, BindingList>();
-  private readonly namespaces = new Map<string, BindingList>();
-  private readonly namespaceWorkspaces: Map<string, string>;
-  private readonly users: Map<string, string>;
+  private readonly parts: AuthzParts;
+  private readonly roles: (Role | undefined)[] = [];
+  private global: BindingList | undefined;
+  private cluster: BindingList | undefined;
+  private readonly workspaces = new Map<string, BindingList | undefined>();
+  private readonly namespaces = new Map<string, BindingList | undefined>();
 
-  constructor(readonly data: AuthzData) {
-    this.roles = data.roles.map((r: CompiledRole) => ({ ref: r.ref, rules: r.rules.map(prepareRule), rego: r.rego }));
-    this.global = new BindingList(data.globalRoleBindings);
-    this.cluster = new BindingList(data.clusterRoleBindings);
-    for (const [ws, list] of Object.entries(data.workspaceRoleBindings)) this.workspaces.set(ws, new BindingList(list));
-    for (const [ns, list] of Object.entries(data.roleBindings)) this.namespaces.set(ns, new BindingList(list));
-    this.namespaceWorkspaces = new Map(Object.entries(data.namespaceWorkspaces));
-    this.users = new Map(Object.entries(data.users));
+  /**
+   * Over a snapshot's parts, read as a decision needs them (a cold isolate reads the user's chunks, not all
+   * 10,000 bindings); or over the data in memory. Each list is indexed by subject once, on first use.
+   */
+  constructor(data: AuthzData | AuthzParts) {
+    this.parts = data.users instanceof LazyRecord ? (data as AuthzParts) : authzPartsOf(data as AuthzData);
   }
 
   /** The user's `status.state`; undefined when the cluster has no such user. */
   userState(name: string): string | undefined {
-    return this.users.get(name);
+    return this.parts.users.get(name);
+  }
+
+  private globalList(): BindingList {
+    return (this.global ??= new BindingList(this.parts.globalRoleBindings.all()));
+  }
+
+  private clusterList(): BindingList {
+    return (this.cluster ??= new BindingList(this.parts.clusterRoleBindings.all()));
+  }
+
+  private keyedList(cache: Map<string, BindingList | undefined>, part: AuthzParts['roleBindings'], key: string): BindingList | undefined {
+    if (cache.has(key)) return cache.get(key);
+    const bindings = part.get(key);
+    const list = bindings && new BindingList(bindings);
+    cache.set(key, list);
+    return list;
+  }
+
+  private role(i: number): Role | undefined {
+    const known = this.roles[i];
+    if (known) return known;
+    const r = this.parts.roles.at(i);
+    if (!r) return undefined;
+    return (this.roles[i] = { ref: r.ref, rules: r.rules.map(prepareRule), rego: r.rego });
   }
 
   decide(ri: RequestInfo, subject: Subject): Decision {
     const errors: string[] = [];
-    let v = this.visit(this.global, 'GlobalRoleBinding', false, ri, subject, errors);
+    let v = this.visit(this.globalList(), 'GlobalRoleBinding', false, ri, subject, errors);
     if (typeof v === 'object') return { allowed: true, reason: v.allowed };
     if (ri.scope !== 'Global') {
-      const ws = ri.scope === 'Namespace' ? this.namespaceWorkspaces.get(ri.namespace) ?? '' : ri.scope === 'Workspace' ? ri.workspace : '';
-      if (ws !== '') v = this.visit(this.workspaces.get(ws), 'WorkspaceRoleBinding', true, ri, subject, errors);
-      if (v === 'next' && ri.scope === 'Namespace') v = this.visit(this.namespaces.get(ri.namespace), 'RoleBinding', true, ri, subject, errors);
-      if (v === 'next') v = this.visit(this.cluster, 'ClusterRoleBinding', true, ri, subject, errors);
+      const ws = ri.scope === 'Namespace' ? this.parts.namespaceWorkspaces.get(ri.namespace) ?? '' : ri.scope === 'Workspace' ? ri.workspace : '';
+      if (ws !== '') v = this.visit(this.keyedList(this.workspaces, this.parts.workspaceRoleBindings, ws), 'WorkspaceRoleBinding', true, ri, subject, errors);
+      if (v === 'next' && ri.scope === 'Namespace') v = this.visit(this.keyedList(this.namespaces, this.parts.roleBindings, ri.namespace), 'RoleBinding', true, ri, subject, errors);
+      if (v === 'next') v = this.visit(this.clusterList(), 'ClusterRoleBinding', true, ri, subject, errors);
       if (typeof v === 'object') return { allowed: true, reason: v.allowed };
     }
     return { allowed: false, errors };
@@ -72,7 +95,7 @@ export class AuthzTable {
         if (abortOnError) return 'abort';
         continue;
       }
-      const role = b.role === null ? undefined : this.roles[b.role];
+      const role = b.role === null ? undefined : this.role(b.role);
       if (role && this.roleAllows(role, ri, subject)) return { allowed: `allowed by ${kind} "${b.name}" of ${role.ref}` };
     }
     return 'next';

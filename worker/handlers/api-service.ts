@@ -14,9 +14,13 @@ import { clientResponse, forward } from '../proxy/forward';
 import { setIdentity } from '../proxy/headers';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
 import { routingPath } from '../route-table';
+import { readOrLoad } from '../snapshot/lazy-part';
 
 export const apiService: Step = (c) => {
-  const route = c.get('table')?.matchApiService(routingPath(c.get('url').pathname));
+  const table = c.get('table');
+  if (!table) return undefined;
+  const route = readOrLoad(() => table.matchApiService(routingPath(c.get('url').pathname)));
+  if (route instanceof Promise) return route.then((r) => r && proxy(c, r));
   return route && proxy(c, route);
 };
 

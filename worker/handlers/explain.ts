@@ -15,10 +15,11 @@ import { resolveOrigin } from '../proxy/cluster-origin';
 import { planReverseProxy } from '../proxy/reverse-proxy-plan';
 import { redactUrl } from '../redact';
 import { routingPath, type RouteTable } from '../route-table';
+import { loaded } from '../snapshot/lazy-part';
 
 export const explain: Handler<AppEnv> = async (c) => {
   c.get('trace').route = { kind: 'gateway', name: 'explain' };
-  const refused = authorize(c, false);
+  const refused = await authorize(c, false);
   if (refused) return refused;
   const method = (c.req.query('method') || 'GET').toUpperCase();
   const path = c.req.query('path') || '/';
@@ -32,7 +33,7 @@ export const explain: Handler<AppEnv> = async (c) => {
   const identity: Identity = user ? authenticated(user) : ANONYMOUS;
   const route = await clusterRoute(c.env, c.executionCtx, url);
   const base = { request: `${method} ${url.pathname}${url.search}`, user: identity.user, cluster: route.cluster };
-  return c.json({ ...base, ...what(c.env, route.table, method, route.url, identity, route.cluster, url.pathname) });
+  return c.json({ ...base, ...(await loaded(() => what(c.env, route.table, method, route.url, identity, route.cluster, url.pathname))) });
 };
 
 function what(env: AppEnv['Bindings'], table: RouteTable | undefined, method: string, url: URL, identity: Identity, cluster: string, clientPath: string) {

@@ -7,8 +7,7 @@ import type { AppEnv } from '../env';
 import { circuitStats, knownCircuits } from '../limits/circuits';
 import { routeId } from '../limits/route-guard';
 import { limitStats } from '../limits/rate-limit';
-import type { RouteTable } from '../route-table';
-import { pointerKey } from '../model/snapshot';
+import { pointerKey, type Snapshot } from '../model/snapshot';
 import { redactUrl } from '../redact';
 import { fleet, hostCluster } from '../fleet/fleet';
 
@@ -25,17 +24,20 @@ export const healthz: Handler<AppEnv> = (c) => {
  */
 export const status: Handler<AppEnv> = async (c) => {
   c.get('trace').route = { kind: 'gateway', name: 'status' };
-  const refused = authorize(c, false);
+  const refused = await authorize(c, false);
   if (refused) return refused;
   const mode = authMode(c.env);
-  const { table, pointer, loadedAt, lastError, kvReads, backgroundKvReads } = fleet.host(c.env).state;
-  const circuits = await circuitStates(c.env, table, hostCluster(c.env));
+  const state = fleet.host(c.env).state;
+  // Every part of the snapshot is read for this page (the routes and reports it lists).
+  const snapshot = await state.table?.snapshot();
+  const { table, pointer, loadedAt, lastError, kvReads, backgroundKvReads } = state;
+  const circuits = await circuitStates(c.env, snapshot, hostCluster(c.env));
   const generated = pointer ? Date.parse(pointer.generatedAt) : NaN;
   return c.json({
     auth: mode === 'off'
       ? { mode, warning: 'authentication is OFF (AUTH=none): every caller is anonymous and every route admits anonymous users' }
       : { mode, hs256: Boolean(c.env.JWT_SECRET), jwks: c.env.JWKS_URL ? redactUrl(c.env.JWKS_URL) : null, authorization: authzMode(c.env) },
-    authorization: authzSummary(table),
+    authorization: authzSummary(snapshot),
     snapshot: table
       ? {
           hash: table.hash,
@@ -52,22 +54,22 @@ export const status: Handler<AppEnv> = async (c) => {
     clusters: await clusterStates(c.env, c.executionCtx),
     circuits,
     limits: { rateLimiterUnreachable: limitStats.unreachable, rateLimited: limitStats.refused, ...circuitStats },
-    resources: withRoutes(table, circuits, hostCluster(c.env)),
+    resources: withRoutes(snapshot, circuits, hostCluster(c.env)),
   });
 };
 
 /** What authorization decides with: counts of the published data, or why there is none. */
-function authzSummary(table: RouteTable | undefined) {
-  const data = table?.snapshot.authz;
+function authzSummary(snapshot: Snapshot | undefined) {
+  const data = snapshot?.authz;
   if (!data) return { published: false, warning: 'no authorization data in the snapshot: with AUTHZ=kubesphere only always-allowed paths and public routes are reachable' };
   return { published: true, ...authzCounts(data) };
 }
 
 /** Every route's circuit as its Durable Object holds it (the status page may make remote calls; requests do not). */
-async function circuitStates(env: AppEnv['Bindings'], table: RouteTable | undefined, cluster: string) {
+async function circuitStates(env: AppEnv['Bindings'], snapshot: Snapshot | undefined, cluster: string) {
   const routes = [
-    ...(table?.snapshot.apiServices ?? []).map((r) => ({ id: routeId(cluster, 'apiService', r.name), rule: r.policy.circuitBreaker })),
-    ...(table?.snapshot.reverseProxies ?? []).map((r) => ({ id: routeId(cluster, 'reverseProxy', r.name), rule: r.policy.circuitBreaker })),
+    ...(snapshot?.apiServices ?? []).map((r) => ({ id: routeId(cluster, 'apiService', r.name), rule: r.policy.circuitBreaker })),
+    ...(snapshot?.reverseProxies ?? []).map((r) => ({ id: routeId(cluster, 'reverseProxy', r.name), rule: r.policy.circuitBreaker })),
   ].filter((r) => r.rule);
   const ns = env.CIRCUIT_BREAKER;
   return Promise.all(routes.map(async ({ id, rule }) => {
@@ -106,17 +108,17 @@ async function clusterStates(env: AppEnv['Bindings'], ctx: { waitUntil(p: Promis
       snapshot: pointer?.snapshot ?? null, generatedAt: pointer?.generatedAt ?? null,
       ageSeconds: Number.isNaN(generated) ? null : Math.round((Date.now() - generated) / 1000),
       counts: pointer?.counts ?? {}, lastError: store?.state.lastError ?? null,
-      resources: store?.state.table?.snapshot.resources ?? [],
+      resources: (await store?.state.table?.snapshot())?.resources ?? [],
     };
   }));
 }
 
 /** Each resource with what an operator looks for next to it: its upstream (credentials redacted), health, circuit. */
-function withRoutes(table: RouteTable | undefined, circuits: { route: string; state: string }[], cluster: string) {
+function withRoutes(snapshot: Snapshot | undefined, circuits: { route: string; state: string }[], cluster: string) {
   const routes = new Map<string, { available: boolean; upstream?: { origin: string; cluster?: { name: string; namespace: string } } }>();
-  for (const r of table?.snapshot.apiServices ?? []) routes.set(`APIService/${r.name}`, r);
-  for (const r of table?.snapshot.reverseProxies ?? []) routes.set(`ReverseProxy/${r.name}`, r);
-  return (table?.snapshot.resources ?? []).map((r) => {
+  for (const r of snapshot?.apiServices ?? []) routes.set(`APIService/${r.name}`, r);
+  for (const r of snapshot?.reverseProxies ?? []) routes.set(`ReverseProxy/${r.name}`, r);
+  return (snapshot?.resources ?? []).map((r) => {
     const route = routes.get(`${r.kind}/${r.name}`);
     const kind = r.kind === 'APIService' ? 'apiService' : r.kind === 'ReverseProxy' ? 'reverseProxy' : undefined;
     const up = route?.upstream;

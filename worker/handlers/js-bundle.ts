@@ -8,10 +8,14 @@ import type { BundleAsset } from '../model/snapshot';
 import type { Step } from './step';
 import { proxyError } from '../errors';
 import { bundleBody } from '../snapshot/bundle-bytes';
+import { readOrLoad } from '../snapshot/lazy-part';
 
 export const jsBundle: Step = (c) => {
   if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return undefined;
-  const asset = c.get('table')?.matchBundle(c.get('url').pathname);
+  const table = c.get('table');
+  if (!table) return undefined;
+  const asset = readOrLoad(() => table.matchBundle(c.get('url').pathname));
+  if (asset instanceof Promise) return asset.then((a) => a && serve(c, a));
   return asset && serve(c, asset);
 };
 

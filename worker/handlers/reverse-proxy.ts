@@ -12,10 +12,14 @@ import { clientResponse, forward } from '../proxy/forward';
 import { planReverseProxy } from '../proxy/reverse-proxy-plan';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
 import { routingPath } from '../route-table';
+import { readOrLoad } from '../snapshot/lazy-part';
 
 export const reverseProxy: Step = async (c) => {
   const url = c.get('url');
-  const match = c.get('table')?.matchReverseProxy(routingPath(url.pathname), c.req.method);
+  const table = c.get('table');
+  if (!table) return undefined;
+  const read = readOrLoad(() => table.matchReverseProxy(routingPath(url.pathname), c.req.method));
+  const match = read instanceof Promise ? await read : read;
   if (!match) return undefined;
   const { route, matcher } = match;
   c.get('trace').route = { kind: 'ReverseProxy', name: route.name };

@@ -8,9 +8,9 @@ import type { Handler } from 'hono';
 import { authorize } from '../authz/guard';
 import type { AppEnv } from '../env';
 
-export const statusPage: Handler<AppEnv> = (c) => {
+export const statusPage: Handler<AppEnv> = async (c) => {
   c.get('trace').route = { kind: 'gateway', name: 'status page' };
-  const refused = authorize(c, false);
+  const refused = await authorize(c, false);
   if (refused) return refused;
   return new Response(PAGE, {
     headers: {

@@ -81,7 +81,8 @@ export type Entered = { answer: Response } | { id: string; admitted: Admitted; o
  * redirect, circuit, and the upstream's origin (an unmapped in-cluster host is a 502 the circuit learns of).
  */
 export async function enterRoute(c: Context<AppEnv>, kind: 'apiService' | 'reverseProxy', route: EnteringRoute, url: URL): Promise<Entered> {
-  const refused = authorize(c, route.policy.allowAnonymous);
+  const verdict = authorize(c, route.policy.allowAnonymous);
+  const refused = verdict instanceof Promise ? await verdict : verdict;
   if (refused) return { answer: refused };
   if (!route.available || !route.upstream) return { answer: proxyError(503, route.unavailable ?? `${kind} ${route.name} is not available`) };
   const id = routeId(c.get('cluster'), kind, route.name);

@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, rm, writeFile, rename } from 'node:fs/promise
 import { dirname, join, resolve } from 'node:path';
 import type { KvEntry, KvTarget } from './kv-target';
 
-const SAFE_KEY = /^(current|pointer\/[a-z0-9-]{1,63}|(snapshot|bundle)\/[0-9a-f]{64})$/;
+const SAFE_KEY = /^(current|pointer\/[a-z0-9-]{1,63}|(snapshot|snapshot-body|bundle)\/[0-9a-f]{64})$/;
 
 export function filesTarget(folder: string): KvTarget {
   const root = resolve(folder);

@@ -1,0 +1,183 @@
+/**
+ * The stored snapshot layout (worker/model/snapshot-layout.ts): what the exporter encodes is what the worker reads,
+ * it routes exactly as the whole snapshot in memory does, chunks are read only when asked for, and every chunk is
+ * checked against the hash the verified header vouches for and against its schema.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { compileAuthz } from '../../scripts/exporter/authz/compile';
+import type { RawObject } from '../../scripts/exporter/manifests';
+import { encodeSnapshot } from '../../scripts/exporter/snapshot-encode';
+import { compileDirectives } from '../../worker/directives/parse';
+import type { ReverseProxyRoute, Snapshot } from '../../worker/model/snapshot';
+import { CHUNK_BYTES, type SnapshotHeader } from '../../worker/model/snapshot-layout';
+import { RouteTable } from '../../worker/route-table';
+import { authorizeRequest } from '../../worker/authz/guard';
+import { loaded, SnapshotPartError } from '../../worker/snapshot/lazy-part';
+import { isHead, materialize, partsOf, readHead, storedParts } from '../../worker/snapshot/snapshot-parts';
+
+const policy = { allowAnonymous: false, timeoutMs: 30_000 };
+const upstream = { origin: 'http://127.0.0.1:9' };
+const rp = (name: string, matchers: [string, string][]): ReverseProxyRoute => ({
+  name, available: true, policy, upstream, matchers: matchers.map(([path, method]) => ({ path, method })), directives: compileDirectives(undefined),
+});
+
+/** Enough routes, reports and bindings for several chunks per part, and matchers that tie on path. */
+function site(): Snapshot {
+  const s: Snapshot = { schemaVersion: 1, cluster: 'host', apiServices: [], reverseProxies: [], bundles: [], resources: [] };
+  for (let i = 0; i < 400; i++) {
+    s.reverseProxies.push(rp(`rp-${String(i).padStart(3, '0')}`, [[`/proxy/ext-${i}/*`, i % 2 ? 'GET' : '*'], [`/proxy/exact-${i}`, 'POST']]));
+    s.apiServices.push({ name: `v1.g${i}.io`, group: `g${i}.io`, version: 'v1', available: i % 7 !== 0, policy, upstream });
+    s.bundles.push({ bundle: `b${i}`, link: `/dist/b${i}/index.js`, contentType: 'application/javascript', hash: 'a'.repeat(64), size: 10 });
+    s.resources.push({ kind: 'ReverseProxy', name: `rp-${i}`, state: 'Available', routes: [`/proxy/ext-${i}/*`], problems: [], warnings: [] });
+  }
+  // Listed out of name order; the table breaks ties by name, a named method first.
+  s.reverseProxies.push(rp('zz-shared', [['/proxy/shared/*', '*']]), rp('aa-shared', [['/proxy/shared/*', '*']]), rp('mm-shared', [['/proxy/shared/*', 'GET']]));
+  const IAM = 'iam.kubesphere.io/v1beta1';
+  const o = (kind: string, name: string, body: Record<string, unknown>, meta: Record<string, unknown> = {}): RawObject =>
+    ({ doc: { apiVersion: kind === 'Namespace' ? 'v1' : IAM, kind, metadata: { name, ...meta }, ...body }, origin: 't' });
+  const iam: RawObject[] = [o('GlobalRole', 'viewer', { rules: [{ nonResourceURLs: ['/proxy/*'], verbs: ['GET'] }] })];
+  for (let u = 0; u < 600; u++) {
+    iam.push(o('User', `user${u}`, { status: { state: u % 50 ? 'Active' : 'Disabled' } }));
+    iam.push(o('Namespace', `ns${u}`, {}, { labels: { 'kubesphere.io/workspace': `ws${u % 20}` } }));
+    iam.push(o('Role', 'op', { rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['get'] }] }, { namespace: `ns${u}` }));
+    iam.push(o('RoleBinding', `op-${u}`, { roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'op' }, subjects: [{ kind: 'User', name: `user${u}` }] }, { namespace: `ns${u}` }));
+    if (u % 3 === 0) iam.push(o('GlobalRoleBinding', `viewer-${u}`, { roleRef: { apiGroup: 'iam.kubesphere.io', kind: 'GlobalRole', name: 'viewer' }, subjects: [{ kind: 'User', name: `user${u}` }] }));
+  }
+  s.authz = compileAuthz(iam).data;
+  return s;
+}
+
+/** A stored snapshot opened as the worker opens it; `body` may be replaced to tamper with it. */
+async function open(head: Buffer, body: Buffer, hash: string, invalid: (e: Error) => void = () => {}) {
+  let bodyReads = 0;
+  const parts = storedParts(await readHead(head, hash), { snapshot: hash, body: async () => (bodyReads++, body), invalid });
+  return { parts, table: new RouteTable(parts, hash), bodyReads: () => bodyReads };
+}
+
+const header = (head: Buffer) => JSON.parse(head.subarray(0, head.indexOf(10)).toString()) as SnapshotHeader;
+/** Re-signs a tampered header: its new hash is the pointer's. */
+function withHeader(head: Buffer, h: SnapshotHeader): { head: Buffer; hash: string } {
+  const line = Buffer.from(JSON.stringify(h));
+  return { head: Buffer.concat([line, head.subarray(head.indexOf(10))]), hash: createHash('sha256').update(line).digest('hex') };
+}
+
+const PATHS: [string, string][] = [
+  ['/proxy/ext-3/a', 'GET'], ['/proxy/ext-4/a', 'DELETE'], ['/proxy/exact-17', 'POST'], ['/proxy/exact-17', 'GET'],
+  ['/proxy/shared/x', 'GET'], ['/proxy/shared/x', 'PUT'], ['/proxy/ext-399/deep/er', 'GET'], ['/proxy/none', 'GET'],
+];
+
+describe('stored snapshot layout', () => {
+  const s = site();
+  const e = encodeSnapshot(s);
+
+  it('cuts every part into chunks and reads back the same snapshot', async () => {
+    const h = header(e.head);
+    expect(isHead(e.head)).toBe(true);
+    expect(isHead(Buffer.from(JSON.stringify(s)))).toBe(false);
+    expect(h.parts.reverseProxies!.chunks.length).toBeGreaterThan(3);
+    expect(h.parts.roleBindings!.chunks.length).toBeGreaterThan(1);
+    for (const part of Object.values(h.parts)) for (const c of part!.chunks) expect(c.size).toBeLessThan(CHUNK_BYTES * 2);
+    const { parts } = await open(e.head, e.body, e.hash);
+    const back = await materialize(parts);
+    const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : 1);
+    expect(back).toEqual({ ...s, reverseProxies: [...s.reverseProxies].sort(byName), bundles: [...s.bundles].sort((a, b) => (a.link < b.link ? -1 : 1)) });
+  });
+
+  it('gives the same bytes and hash for the same snapshot, and another hash when anything changes', () => {
+    expect(encodeSnapshot(site())).toEqual(e);
+    const changed = site();
+    changed.authz!.users.user7 = 'Disabled';
+    expect(encodeSnapshot(changed).hash).not.toBe(e.hash);
+  });
+
+  it('routes and authorizes exactly as the whole snapshot in memory does', async () => {
+    const { table } = await open(e.head, e.body, e.hash);
+    const memory = RouteTable.of(s, 'h');
+    for (const [path, method] of PATHS) {
+      const stored = await loaded(() => table.matchReverseProxy(path, method));
+      const mem = memory.matchReverseProxy(path, method);
+      expect(stored && { name: stored.route.name, matcher: stored.matcher }).toEqual(mem && { name: mem.route.name, matcher: mem.matcher });
+    }
+    expect((await loaded(() => table.matchReverseProxy('/proxy/shared/x', 'GET')))!.route.name).toBe('mm-shared');
+    expect((await loaded(() => table.matchReverseProxy('/proxy/shared/x', 'PUT')))!.route.name).toBe('aa-shared');
+    expect((await loaded(() => table.matchApiService('/kapis/g14.io/v1/x')))).toEqual(memory.matchApiService('/kapis/g14.io/v1/x'));
+    expect((await loaded(() => table.matchBundle('/dist/b9/index.js')))!.bundle).toBe('b9');
+    for (const user of ['user0', 'user3', 'user50', 'nobody']) {
+      expect(await loaded(() => table.authz!.userState(user))).toBe(memory.authz!.userState(user));
+      for (const [method, path] of [['GET', '/proxy/x'], ['GET', '/kapis/a.io/v1/namespaces/ns3/things'], ['GET', '/kapis/a.io/v1/namespaces/ns4/things'], ['DELETE', '/kapis/a.io/v1/namespaces/ns0/things/t']]) {
+        const stored = await loaded(() => authorizeRequest(table.authz, method!, path!, '', user, ['system:authenticated']));
+        expect(stored).toEqual(authorizeRequest(memory.authz, method!, path!, '', user, ['system:authenticated']));
+      }
+    }
+    expect(await loaded(() => authorizeRequest(table.authz, 'GET', '/kapis/a.io/v1/namespaces/ns3/things/t1', '', 'user3', []))).toMatchObject({ allowed: true });
+  });
+
+  it('reads only the chunks a request needs: a bundle needs no body, a route one chunk', async () => {
+    const { parts, table, bodyReads } = await open(e.head, e.body, e.hash);
+    expect((await loaded(() => table.matchBundle('/dist/b1/index.js')))!.bundle).toBe('b1');
+    expect(bodyReads()).toBe(0);
+    // A bad resources chunk goes unnoticed by routing, which never reads it; the whole snapshot cannot be read.
+    const h = header(e.head);
+    const c = h.parts.resources!.chunks[0]!;
+    const body = Buffer.from(e.body);
+    body[c.at + 5]! ^= 1;
+    const tampered = await open(e.head, body, e.hash);
+    expect((await loaded(() => tampered.table.matchReverseProxy('/proxy/ext-3/a', 'GET')))!.route.name).toBe('rp-003');
+    await expect(materialize(tampered.parts)).rejects.toThrow(/resources chunk at body byte \d+ does not match its hash/);
+    expect(parts.reverseProxies.length).toBe(403);
+  });
+
+  it('refuses a chunk whose bytes were changed, and tells the store', async () => {
+    const h = header(e.head);
+    const c = h.parts.reverseProxies!.chunks[1]!;
+    const body = Buffer.from(e.body);
+    body[c.at + 10]! ^= 1;
+    const told: Error[] = [];
+    const { table } = await open(e.head, body, e.hash, (err) => told.push(err));
+    const inChunk = `/proxy/ext-${c.first as number}/x`;
+    await expect(loaded(() => table.matchReverseProxy(inChunk, 'GET'))).rejects.toThrow(SnapshotPartError);
+    expect(told[0]?.message).toMatch(/reverseProxies chunk at body byte \d+ does not match its hash/);
+    // Other chunks still read.
+    expect((await loaded(() => table.matchReverseProxy('/proxy/ext-0/x', 'GET')))!.route.name).toBe('rp-000');
+  });
+
+  it('refuses a chunk that hashes right but breaks its schema, naming the field', async () => {
+    const bad = site();
+    (bad.reverseProxies[5] as unknown as { available: string }).available = 'yes';
+    const b = encodeSnapshot(bad);
+    const { table } = await open(b.head, b.body, b.hash);
+    await expect(loaded(() => table.matchReverseProxy('/proxy/ext-5/x', 'GET'))).rejects.toThrow(/reverseProxies chunk at body byte 0 is invalid: \d+\.available Invalid type: Expected boolean/);
+  });
+
+  it('refuses a header that does not hash to the pointer, or does not fit its parts', async () => {
+    await expect(readHead(e.head, 'f'.repeat(64))).rejects.toThrow(/does not match its hash/);
+    const h = header(e.head);
+    h.index.apiServices.pop();
+    const off = withHeader(e.head, h);
+    await expect(readHead(off.head, off.hash)).rejects.toThrow(/the APIService index does not match its part/);
+    const h2 = header(e.head);
+    delete h2.parts.roles;
+    const partial = withHeader(e.head, h2);
+    await expect(readHead(partial.head, partial.hash)).rejects.toThrow(/authorization parts are incomplete/);
+    const h3 = header(e.head) as unknown as { index: { reverseProxies: unknown[] } };
+    h3.index.reverseProxies[0] = [1, 2];
+    const odd = withHeader(e.head, h3 as unknown as SnapshotHeader);
+    await expect(readHead(odd.head, odd.hash)).rejects.toThrow(/header index is not a route index/);
+  });
+
+  it('a chunk outside the stored bytes is refused, not read past the end', async () => {
+    const h = header(e.head);
+    h.parts.apiServices!.chunks[0]!.at = e.body.length;
+    const out = withHeader(e.head, h);
+    const { table } = await open(out.head, e.body, out.hash);
+    await expect(loaded(() => table.matchApiService('/kapis/g0.io/v1/x'))).rejects.toThrow(/lies outside the stored bytes/);
+  });
+
+  it('in memory (layout 1 and tests) behaves as stored', () => {
+    const parts = partsOf(s);
+    expect(parts.reverseProxies.at(0)!.name).toBe('aa-shared');
+    expect(parts.bundles.get('/dist/b3/index.js')!.bundle).toBe('b3');
+    expect(parts.authz!.users.get('user1')).toBe('Active');
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * A snapshot as the worker holds it: the route index at hand, every other part read on first use. Built from a
+ * stored head (layout 2, worker/model/snapshot-layout.ts), or from a whole `Snapshot` in memory (layout 1, tests).
+ */
+import * as v from 'valibot';
+import type { AuthzData, CompiledBinding, CompiledRole } from '../model/authz';
+import { type APIServiceRoute, type BundleAsset, type ResourceReport, type ReverseProxyRoute, type Snapshot, SNAPSHOT_SCHEMA_VERSION } from '../model/snapshot';
+import { AUTHZ_PARTS, indexOrder, routeIndex, type RouteIndex, SNAPSHOT_LAYOUT, SnapshotHeader } from '../model/snapshot-layout';
+import { type ChunkSource, LazyList, LazyRecord, loaded, sha256Hex } from './lazy-part';
+
+export interface AuthzParts {
+  roles: LazyList<CompiledRole>;
+  globalRoleBindings: LazyList<CompiledBinding>;
+  clusterRoleBindings: LazyList<CompiledBinding>;
+  workspaceRoleBindings: LazyRecord<CompiledBinding[]>;
+  roleBindings: LazyRecord<CompiledBinding[]>;
+  namespaceWorkspaces: LazyRecord<string>;
+  users: LazyRecord<string>;
+}
+
+export interface SnapshotParts {
+  schemaVersion: number;
+  cluster: string;
+  index: RouteIndex;
+  /** In index order (by name). */
+  reverseProxies: LazyList<ReverseProxyRoute>;
+  apiServices: LazyList<APIServiceRoute>;
+  /** By link. */
+  bundles: LazyRecord<BundleAsset>;
+  resources: LazyList<ResourceReport>;
+  authz: AuthzParts | undefined;
+}
+
+export function partsOf(s: Snapshot): SnapshotParts {
+  const routes = indexOrder(s);
+  return {
+    schemaVersion: s.schemaVersion,
+    cluster: s.cluster,
+    index: routeIndex(routes),
+    reverseProxies: LazyList.of(routes.reverseProxies),
+    apiServices: LazyList.of(routes.apiServices),
+    bundles: LazyRecord.of(s.bundles.map((b) => [b.link, b])),
+    resources: LazyList.of(s.resources),
+    authz: s.authz && authzPartsOf(s.authz),
+  };
+}
+
+export function authzPartsOf(a: AuthzData): AuthzParts {
+  return {
+    roles: LazyList.of(a.roles),
+    globalRoleBindings: LazyList.of(a.globalRoleBindings),
+    clusterRoleBindings: LazyList.of(a.clusterRoleBindings),
+    workspaceRoleBindings: LazyRecord.of(Object.entries(a.workspaceRoleBindings)),
+    roleBindings: LazyRecord.of(Object.entries(a.roleBindings)),
+    namespaceWorkspaces: LazyRecord.of(Object.entries(a.namespaceWorkspaces)),
+    users: LazyRecord.of(Object.entries(a.users)),
+  };
+}
+
+const HEAD_START = new TextEncoder().encode(`{"layout":${SNAPSHOT_LAYOUT},`);
+
+/** Whether stored snapshot bytes are a layout-2 head (else the whole layout-1 JSON document). */
+export function isHead(bytes: Uint8Array): boolean {
+  return HEAD_START.every((b, i) => bytes[i] === b);
+}
+
+export interface StoredHead { header: SnapshotHeader; tail: Uint8Array }
+
+/** A head's header line, checked against the hash the pointer names and against its schema. */
+export async function readHead(bytes: Uint8Array, hash: string): Promise<StoredHead> {
+  const nl = bytes.indexOf(10);
+  const line = bytes.subarray(0, nl < 0 ? bytes.length : nl);
+  const digest = await sha256Hex(line);
+  if (digest !== hash) throw new Error(`snapshot ${hash} does not match its hash (${digest})`);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(line));
+  } catch (e) {
+    throw new Error(`snapshot ${hash}: header is not JSON: ${(e as Error).message}`);
+  }
+  const parsed = v.safeParse(SnapshotHeader, json);
+  if (!parsed.success) {
+    const first = parsed.issues[0];
+    throw new Error(`snapshot ${hash} is invalid: header ${v.getDotPath(first) ?? ''} ${first.message}`);
+  }
+  const header = parsed.output;
+  const problem = headerProblem(header);
+  if (problem) throw new Error(`snapshot ${hash} is invalid: ${problem}`);
+  return { header, tail: bytes.subarray(nl < 0 ? bytes.length : nl + 1) };
+}
+
+function headerProblem(h: SnapshotHeader): string | undefined {
+  if (h.schemaVersion !== SNAPSHOT_SCHEMA_VERSION) return `schemaVersion ${h.schemaVersion} is not ${SNAPSHOT_SCHEMA_VERSION}`;
+  for (const name of ['reverseProxies', 'apiServices', 'bundles', 'resources'] as const) if (!h.parts[name]) return `part ${name} is missing`;
+  const authz = AUTHZ_PARTS.filter((n) => h.parts[n]).length;
+  if (authz !== 0 && authz !== AUTHZ_PARTS.length) return 'authorization parts are incomplete';
+  if (h.index.reverseProxies.length !== h.parts.reverseProxies!.count) return 'the ReverseProxy index does not match its part';
+  if (h.index.apiServices.length !== h.parts.apiServices!.count) return 'the APIService index does not match its part';
+  return undefined;
+}
+
+export function storedParts({ header, tail }: StoredHead, src: Omit<ChunkSource, 'head'>): SnapshotParts {
+  const source: ChunkSource = { ...src, head: tail };
+  const p = header.parts;
+  const list = <T>(name: keyof typeof p) => LazyList.stored<T>(source, name, p[name]!);
+  const record = <T>(name: keyof typeof p) => LazyRecord.stored<T>(source, name, p[name]!);
+  return {
+    schemaVersion: header.schemaVersion,
+    cluster: header.cluster,
+    index: header.index,
+    reverseProxies: list('reverseProxies'),
+    apiServices: list('apiServices'),
+    bundles: record('bundles'),
+    resources: list('resources'),
+    authz: p.users
+      ? {
+          roles: list('roles'), globalRoleBindings: list('globalRoleBindings'), clusterRoleBindings: list('clusterRoleBindings'),
+          workspaceRoleBindings: record('workspaceRoleBindings'), roleBindings: record('roleBindings'),
+          namespaceWorkspaces: record('namespaceWorkspaces'), users: record('users'),
+        }
+      : undefined,
+  };
+}
+
+/** The whole snapshot, every chunk read and checked (the status page, a warm isolate's check before it swaps). */
+export function materialize(p: SnapshotParts): Promise<Snapshot> {
+  return loaded(() => {
+    const a = p.authz;
+    const s: Snapshot = {
+      schemaVersion: p.schemaVersion as Snapshot['schemaVersion'],
+      cluster: p.cluster,
+      apiServices: p.apiServices.all(),
+      reverseProxies: p.reverseProxies.all(),
+      bundles: p.bundles.entries().map(([, b]) => b),
+      resources: p.resources.all(),
+    };
+    if (a) {
+      s.authz = {
+        roles: a.roles.all(), globalRoleBindings: a.globalRoleBindings.all(), clusterRoleBindings: a.clusterRoleBindings.all(),
+        workspaceRoleBindings: Object.fromEntries(a.workspaceRoleBindings.entries()), roleBindings: Object.fromEntries(a.roleBindings.entries()),
+        namespaceWorkspaces: Object.fromEntries(a.namespaceWorkspaces.entries()), users: Object.fromEntries(a.users.entries()),
+      };
+    }
+    return s;
+  });
+}
