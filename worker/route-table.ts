@@ -1,31 +1,34 @@
 /**
- * The route table: built once per snapshot, then matched per request with map look-ups only.
+ * The route table: matched per request with map look-ups only, built as requests need it.
  *
  * - JSBundle links: exact path → asset.
  * - APIService: `group/version` → route.
- * - ReverseProxy: exact paths in one map; `prefix*` matchers in a map per prefix, probed from the longest prefix
- *   length that fits the request path downwards (a handful of distinct lengths in practice). Candidates at one
- *   path are pre-sorted: a named method before `*`, then by name, so the first method match is the winner.
+ * - ReverseProxy: matchers by route key (a path's first two segments; model/snapshot-layout.ts). Under a key,
+ *   exact paths in one map and `prefix*` matchers in a map per prefix, probed from the longest prefix length that
+ *   fits the request path downwards. Candidates at one path are pre-sorted: a named method before `*`, then by
+ *   name, so the first method match is the winner.
  */
 import { AuthzTable } from './authz/rbac';
 import { decodeBytes } from './authz/request-info';
 import type { APIServiceRoute, BundleAsset, ReverseProxyRoute, Snapshot } from './model/snapshot';
 import { materialize, partsOf, type SnapshotParts } from './snapshot/snapshot-parts';
+import { routeKey, SHORT_PREFIXES } from './model/snapshot-layout';
 
 /** A matcher's method and its route's position in index order (by name: the tie-break). */
 interface Candidate { method: string; route: number }
 
+/** The matchers under one route key, as maps: exact paths, and prefixes probed from the longest length down. */
+interface Bucket { exact: Map<string, Candidate[]>; prefixes: Map<string, Candidate[]>; lengths: number[] }
+
 export interface ReverseProxyMatch { route: ReverseProxyRoute; matcher: string }
 
 /**
- * Built from the snapshot's route index alone; a matched route's details come from its part, which throws
- * `NotLoaded` on a cold isolate until that chunk is read (callers go through `loaded`, snapshot/lazy-part.ts).
+ * Built on use, a route key at a time (snapshot/lazy-part.ts: a reader throws `NotLoaded` on a cold isolate until
+ * the chunk it needs is read, and callers go through `readOrLoad`). Buckets are kept only for keys the snapshot
+ * has, so the paths clients make up cannot grow the table.
  */
 export class RouteTable {
-  private readonly apiServices = new Map<string, number>();
-  private readonly exact = new Map<string, Candidate[]>();
-  private readonly prefixes = new Map<string, Candidate[]>();
-  private readonly prefixLengths: number[];
+  private readonly buckets = new Map<string, Bucket>();
   private authzTable: AuthzTable | undefined;
 
   /** A table over a whole snapshot in memory (layout 1, tests). */
@@ -43,27 +46,7 @@ export class RouteTable {
     return this.parts.cluster;
   }
 
-  constructor(readonly parts: SnapshotParts, readonly hash: string) {
-    const { reverseProxies, apiServices } = parts.index;
-    apiServices.forEach((key, i) => this.apiServices.set(key, i));
-    const lengths = new Set<number>();
-    for (let route = 0; route < reverseProxies.length; route++) {
-      const m = reverseProxies[route]!;
-      for (let k = 0; k + 1 < m.length; k += 2) {
-        const path = m[k]!;
-        const isPrefix = path.endsWith('*');
-        const key = isPrefix ? path.slice(0, -1) : path;
-        const map = isPrefix ? this.prefixes : this.exact;
-        if (isPrefix) lengths.add(key.length);
-        let list = map.get(key);
-        if (!list) map.set(key, (list = []));
-        list.push({ method: m[k + 1]!, route });
-      }
-    }
-    for (const list of this.exact.values()) if (list.length > 1) list.sort(byPriority);
-    for (const list of this.prefixes.values()) if (list.length > 1) list.sort(byPriority);
-    this.prefixLengths = [...lengths].sort((a, b) => b - a);
-  }
+  constructor(readonly parts: SnapshotParts, readonly hash: string) {}
 
   /** The whole snapshot (every part read): the status page. */
   snapshot(): Promise<Snapshot> {
@@ -75,23 +58,55 @@ export class RouteTable {
     return link === undefined ? undefined : this.parts.bundles.get(link);
   }
 
+  /** Exact paths first, then the longest prefix (the path's own key before the short prefixes). */
   matchReverseProxy(path: string, method: string): ReverseProxyMatch | undefined {
-    const exact = this.exact.get(path);
+    const own = this.bucket(routeKey(path));
+    const exact = own?.exact.get(path);
     const hit = exact && pick(exact, method);
     if (hit) return { route: this.parts.reverseProxies.at(hit.route)!, matcher: path };
-    for (const len of this.prefixLengths) {
+    const found = own && this.matchPrefix(own, path, method);
+    if (found) return found;
+    const short = this.bucket(SHORT_PREFIXES);
+    return short && this.matchPrefix(short, path, method);
+  }
+
+  private matchPrefix(b: Bucket, path: string, method: string): ReverseProxyMatch | undefined {
+    for (const len of b.lengths) {
       if (len > path.length) continue;
       const prefix = path.slice(0, len);
-      const list = this.prefixes.get(prefix);
+      const list = b.prefixes.get(prefix);
       const found = list && pick(list, method);
       if (found) return { route: this.parts.reverseProxies.at(found.route)!, matcher: prefix + '*' };
     }
     return undefined;
   }
 
+  private bucket(key: string): Bucket | undefined {
+    const known = this.buckets.get(key);
+    if (known) return known;
+    const matchers = this.parts.routeIndex.get(key);
+    if (!matchers) return undefined;
+    const b: Bucket = { exact: new Map(), prefixes: new Map(), lengths: [] };
+    const lengths = new Set<number>();
+    for (const [path, method, route] of matchers) {
+      const isPrefix = path.endsWith('*');
+      const k = isPrefix ? path.slice(0, -1) : path;
+      const map = isPrefix ? b.prefixes : b.exact;
+      if (isPrefix) lengths.add(k.length);
+      let list = map.get(k);
+      if (!list) map.set(k, (list = []));
+      list.push({ method, route });
+    }
+    for (const list of b.exact.values()) if (list.length > 1) list.sort(byPriority);
+    for (const list of b.prefixes.values()) if (list.length > 1) list.sort(byPriority);
+    b.lengths = [...lengths].sort((x, y) => y - x);
+    this.buckets.set(key, b);
+    return b;
+  }
+
   matchApiService(path: string): APIServiceRoute | undefined {
     const key = apiGroupVersionOf(path);
-    const i = key === undefined ? undefined : this.apiServices.get(key);
+    const i = key === undefined ? undefined : this.parts.apiServiceIndex.get(key);
     return i === undefined ? undefined : this.parts.apiServices.at(i);
   }
 }

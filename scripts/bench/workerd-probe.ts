@@ -62,5 +62,5 @@ export async function cpuMs(inspector: string, action: () => Promise<void>): Pro
     byName.set(name, (byName.get(name) ?? 0) + us);
   }
   const top = [...byName].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([n, us]) => [n, +(us / 1000).toFixed(2)] as [string, number]);
-  return { cpu: +(cpu / 1000).toFixed(2), top };
+  return Object.assign({ cpu: +(cpu / 1000).toFixed(2), top }, { all: byName });
 }

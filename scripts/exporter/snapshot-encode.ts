@@ -1,10 +1,11 @@
 /**
- * Writes a compiled `Snapshot` in the stored layout (worker/model/snapshot-layout.ts): the route index in the
- * header, every part cut into chunks of about CHUNK_BYTES, each with its SHA-256. Bundle chunks ride in the head,
- * so `/dist` on a cold isolate waits for the small head's read, not the body's. The same snapshot always gives the
+ * Writes a compiled `Snapshot` in the stored layout (worker/model/snapshot-layout.ts): every part cut into chunks
+ * of about CHUNK_BYTES, each with its SHA-256 in the header. The route index and the bundle links ride in the head,
+ * so a cold isolate matches, and serves `/dist`, once the small head is read; route details come from the body. The same snapshot always gives the
  * same bytes and hash, so a re-export writes nothing.
  */
 import { createHash } from 'node:crypto';
+import { subjectIndex } from '../../worker/model/authz';
 import type { Snapshot } from '../../worker/model/snapshot';
 import {
   type Chunk, CHUNK_BYTES, indexOrder, keyedEntries, type Part, type PartName, routeIndex, SNAPSHOT_LAYOUT, type SnapshotHeader,
@@ -56,6 +57,9 @@ export function encodeSnapshot(s: Snapshot): EncodedSnapshot {
     const sorted = keyedEntries(entries);
     parts[name] = area.part(area === head ? 'head' : 'body', sorted.map((e) => JSON.stringify(e)), (i) => sorted[i]![0]);
   };
+  const index = routeIndex(routes);
+  keyed(head, 'routeIndex', index.routes);
+  keyed(head, 'apiServiceIndex', index.apiServices);
   keyed(head, 'bundles', s.bundles.map((b) => [b.link, b]));
   list(body, 'reverseProxies', routes.reverseProxies);
   list(body, 'apiServices', routes.apiServices);
@@ -63,7 +67,9 @@ export function encodeSnapshot(s: Snapshot): EncodedSnapshot {
   if (s.authz) {
     const a = s.authz;
     keyed(body, 'users', Object.entries(a.users));
+    keyed(body, 'globalRoleBindingSubjects', subjectIndex(a.globalRoleBindings));
     list(body, 'globalRoleBindings', a.globalRoleBindings);
+    keyed(body, 'clusterRoleBindingSubjects', subjectIndex(a.clusterRoleBindings));
     list(body, 'clusterRoleBindings', a.clusterRoleBindings);
     keyed(body, 'namespaceWorkspaces', Object.entries(a.namespaceWorkspaces));
     keyed(body, 'workspaceRoleBindings', Object.entries(a.workspaceRoleBindings));
@@ -71,7 +77,7 @@ export function encodeSnapshot(s: Snapshot): EncodedSnapshot {
     list(body, 'roles', a.roles);
   }
   // `layout` first: the worker tells a head from a layout-1 document by its first bytes.
-  const header: SnapshotHeader = { layout: SNAPSHOT_LAYOUT, schemaVersion: s.schemaVersion, cluster: s.cluster, index: routeIndex(routes), parts };
+  const header: SnapshotHeader = { layout: SNAPSHOT_LAYOUT, schemaVersion: s.schemaVersion, cluster: s.cluster, parts };
   const line = Buffer.from(JSON.stringify(header));
   return { hash: sha256(line), head: Buffer.concat([line, Buffer.from('\n'), ...head.buffers]), body: Buffer.concat(body.buffers) };
 }

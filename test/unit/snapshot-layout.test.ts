@@ -10,7 +10,7 @@ import type { RawObject } from '../../scripts/exporter/manifests';
 import { encodeSnapshot } from '../../scripts/exporter/snapshot-encode';
 import { compileDirectives } from '../../worker/directives/parse';
 import type { ReverseProxyRoute, Snapshot } from '../../worker/model/snapshot';
-import { CHUNK_BYTES, type SnapshotHeader } from '../../worker/model/snapshot-layout';
+import { CHUNK_BYTES, prefixKey, routeKey, SHORT_PREFIXES, type SnapshotHeader } from '../../worker/model/snapshot-layout';
 import { RouteTable } from '../../worker/route-table';
 import { authorizeRequest } from '../../worker/authz/guard';
 import { loaded, SnapshotPartError } from '../../worker/snapshot/lazy-part';
@@ -66,6 +66,62 @@ const PATHS: [string, string][] = [
   ['/proxy/ext-3/a', 'GET'], ['/proxy/ext-4/a', 'DELETE'], ['/proxy/exact-17', 'POST'], ['/proxy/exact-17', 'GET'],
   ['/proxy/shared/x', 'GET'], ['/proxy/shared/x', 'PUT'], ['/proxy/ext-399/deep/er', 'GET'], ['/proxy/none', 'GET'],
 ];
+
+/** The rule the table implements, by brute force: exact first, then the longest prefix; a named method, then the name. */
+function reference(routes: ReverseProxyRoute[], path: string, method: string): { name: string; matcher: string } | undefined {
+  const all = routes.flatMap((r) => r.matchers.map((m) => ({ name: r.name, m })));
+  const fits = all.filter((c) => c.m.method === method || c.m.method === '*');
+  const best = (list: typeof all) => [...list].sort((a, b) => (a.m.method === '*' ? 1 : 0) - (b.m.method === '*' ? 1 : 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))[0];
+  const exact = best(fits.filter((c) => c.m.path === path && !c.m.path.endsWith('*')));
+  if (exact) return { name: exact.name, matcher: path };
+  const prefixes = fits.filter((c) => c.m.path.endsWith('*') && path.startsWith(c.m.path.slice(0, -1)));
+  const longest = Math.max(-1, ...prefixes.map((c) => c.m.path.length));
+  const p = best(prefixes.filter((c) => c.m.path.length === longest));
+  return p && { name: p.name, matcher: p.m.path };
+}
+
+describe('route keys', () => {
+  it('match as a brute-force search over every matcher does, stored and in memory (random tables and paths)', async () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const SEGMENTS = ['a', 'b', 'ab', 'x', 'proxy'];
+    const path = () => Array.from({ length: 1 + rand(4) }, () => '/' + SEGMENTS[rand(SEGMENTS.length)]).join('') + (rand(3) === 0 ? '/' : '');
+    for (let round = 0; round < 20; round++) {
+      const routes = Array.from({ length: 30 }, (_, i) => {
+        const p = path();
+        // Exact paths, prefixes at a segment's end, and prefixes that end inside a segment (`/a/a*`).
+        const kind = rand(3);
+        const matcher = kind === 0 ? p : kind === 1 ? `${p.endsWith('/') ? p : p + '/'}*` : `${p.slice(0, 1 + rand(p.length))}*`;
+        return rp(`r${rand(10)}-${i}`, [[matcher, ['GET', '*', 'POST'][rand(3)]!]]);
+      });
+      const snapshot: Snapshot = { schemaVersion: 1, cluster: 'host', apiServices: [], reverseProxies: routes, bundles: [], resources: [] };
+      const e = encodeSnapshot(snapshot);
+      const { table } = await open(e.head, e.body, e.hash);
+      const memory = RouteTable.of(snapshot, 'h');
+      for (let q = 0; q < 40; q++) {
+        const p = path() + (rand(2) ? 'a' : '');
+        const method = ['GET', 'POST', 'PUT'][rand(3)]!;
+        const want = reference(routes, p, method);
+        const got = await loaded(() => table.matchReverseProxy(p, method));
+        expect(got && { name: got.route.name, matcher: got.matcher }, `${method} ${p}`).toEqual(want);
+        const mem = memory.matchReverseProxy(p, method);
+        expect(mem && { name: mem.route.name, matcher: mem.matcher }).toEqual(want);
+      }
+    }
+  });
+
+  it('key a path by its first two segments, and a prefix by its two whole segments or as short', () => {
+    expect(routeKey('/proxy/ext/x/y')).toBe('/proxy/ext');
+    expect(routeKey('/proxy/ext/')).toBe('/proxy/ext');
+    expect(routeKey('/proxy/ext')).toBe('/proxy/ext');
+    expect(routeKey('/proxy')).toBe('/proxy');
+    expect(prefixKey('/proxy/ext/')).toBe('/proxy/ext');
+    expect(prefixKey('/proxy/ext/deeper')).toBe('/proxy/ext');
+    expect(prefixKey('/proxy/ext')).toBe(SHORT_PREFIXES);
+    expect(prefixKey('/proxy/')).toBe(SHORT_PREFIXES);
+    expect(prefixKey('/')).toBe(SHORT_PREFIXES);
+  });
+});
 
 describe('stored snapshot layout', () => {
   const s = site();
@@ -153,17 +209,13 @@ describe('stored snapshot layout', () => {
   it('refuses a header that does not hash to the pointer, or does not fit its parts', async () => {
     await expect(readHead(e.head, 'f'.repeat(64))).rejects.toThrow(/does not match its hash/);
     const h = header(e.head);
-    h.index.apiServices.pop();
+    delete h.parts.routeIndex;
     const off = withHeader(e.head, h);
-    await expect(readHead(off.head, off.hash)).rejects.toThrow(/the APIService index does not match its part/);
+    await expect(readHead(off.head, off.hash)).rejects.toThrow(/part routeIndex is missing/);
     const h2 = header(e.head);
     delete h2.parts.roles;
     const partial = withHeader(e.head, h2);
     await expect(readHead(partial.head, partial.hash)).rejects.toThrow(/authorization parts are incomplete/);
-    const h3 = header(e.head) as unknown as { index: { reverseProxies: unknown[] } };
-    h3.index.reverseProxies[0] = [1, 2];
-    const odd = withHeader(e.head, h3 as unknown as SnapshotHeader);
-    await expect(readHead(odd.head, odd.hash)).rejects.toThrow(/header index is not a route index/);
   });
 
   it('a chunk outside the stored bytes is refused, not read past the end', async () => {

@@ -16,7 +16,7 @@ import { prepareRule, type PreparedRule } from './prepared-rule';
 import { regoAllows } from './rego';
 import type { RequestInfo } from './request-info';
 import { ruleAllows } from './rules';
-import { BindingList } from './subjects';
+import { BindingList, type Bindings, IndexedBindings } from './subjects';
 
 export interface Subject { name: string; groups: readonly string[] }
 
@@ -30,8 +30,8 @@ type Visit = { allowed: string } | 'next' | 'abort';
 export class AuthzTable {
   private readonly parts: AuthzParts;
   private readonly roles: (Role | undefined)[] = [];
-  private global: BindingList | undefined;
-  private cluster: BindingList | undefined;
+  private readonly global: IndexedBindings;
+  private readonly cluster: IndexedBindings;
   private readonly workspaces = new Map<string, BindingList | undefined>();
   private readonly namespaces = new Map<string, BindingList | undefined>();
 
@@ -41,19 +41,13 @@ export class AuthzTable {
    */
   constructor(data: AuthzData | AuthzParts) {
     this.parts = data.users instanceof LazyRecord ? (data as AuthzParts) : authzPartsOf(data as AuthzData);
+    this.global = new IndexedBindings(this.parts.globalRoleBindingSubjects, this.parts.globalRoleBindings);
+    this.cluster = new IndexedBindings(this.parts.clusterRoleBindingSubjects, this.parts.clusterRoleBindings);
   }
 
   /** The user's `status.state`; undefined when the cluster has no such user. */
   userState(name: string): string | undefined {
     return this.parts.users.get(name);
-  }
-
-  private globalList(): BindingList {
-    return (this.global ??= new BindingList(this.parts.globalRoleBindings.all()));
-  }
-
-  private clusterList(): BindingList {
-    return (this.cluster ??= new BindingList(this.parts.clusterRoleBindings.all()));
   }
 
   private keyedList(cache: Map<string, BindingList | undefined>, part: AuthzParts['roleBindings'], key: string): BindingList | undefined {
@@ -74,22 +68,22 @@ export class AuthzTable {
 
   decide(ri: RequestInfo, subject: Subject): Decision {
     const errors: string[] = [];
-    let v = this.visit(this.globalList(), 'GlobalRoleBinding', false, ri, subject, errors);
+    let v = this.visit(this.global, 'GlobalRoleBinding', false, ri, subject, errors);
     if (typeof v === 'object') return { allowed: true, reason: v.allowed };
     if (ri.scope !== 'Global') {
       const ws = ri.scope === 'Namespace' ? this.parts.namespaceWorkspaces.get(ri.namespace) ?? '' : ri.scope === 'Workspace' ? ri.workspace : '';
       if (ws !== '') v = this.visit(this.keyedList(this.workspaces, this.parts.workspaceRoleBindings, ws), 'WorkspaceRoleBinding', true, ri, subject, errors);
       if (v === 'next' && ri.scope === 'Namespace') v = this.visit(this.keyedList(this.namespaces, this.parts.roleBindings, ri.namespace), 'RoleBinding', true, ri, subject, errors);
-      if (v === 'next') v = this.visit(this.clusterList(), 'ClusterRoleBinding', true, ri, subject, errors);
+      if (v === 'next') v = this.visit(this.cluster, 'ClusterRoleBinding', true, ri, subject, errors);
       if (typeof v === 'object') return { allowed: true, reason: v.allowed };
     }
     return { allowed: false, errors };
   }
 
-  private visit(list: BindingList | undefined, kind: string, abortOnError: boolean, ri: RequestInfo, subject: Subject, errors: string[]): Visit {
+  private visit(list: Bindings | undefined, kind: string, abortOnError: boolean, ri: RequestInfo, subject: Subject, errors: string[]): Visit {
     if (!list) return 'next';
     for (const i of list.matching(subject.name, subject.groups)) {
-      const b = list.bindings[i]!;
+      const b = list.at(i)!;
       if (typeof b.role === 'string') {
         errors.push(b.role);
         if (abortOnError) return 'abort';

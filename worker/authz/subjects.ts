@@ -2,11 +2,19 @@
  * Bindings indexed by subject, built once per snapshot: a request visits only the bindings that name its user or
  * one of its groups, in KubeSphere's visiting order, instead of every binding of the cluster as ks-apiserver does.
  */
-import type { CompiledBinding } from '../model/authz';
+import { type CompiledBinding, groupSubject, userSubject } from '../model/authz';
+import type { LazyList, LazyRecord } from '../snapshot/lazy-part';
 
 const NONE: readonly number[] = [];
 
-export class BindingList {
+/** A binding list as a decision walks it: the positions that name the subject, and the binding at a position. */
+export interface Bindings {
+  matching(user: string, groups: readonly string[]): readonly number[];
+  at(i: number): CompiledBinding | undefined;
+}
+
+/** A namespace's or workspace's bindings (a few): indexed in memory when first visited. */
+export class BindingList implements Bindings {
   private readonly byUser = new Map<string, number[]>();
   private readonly byGroup = new Map<string, number[]>();
 
@@ -26,6 +34,32 @@ export class BindingList {
       found = found.length === 0 ? l : mergeSorted(found, l);
     }
     return found;
+  }
+
+  at(i: number): CompiledBinding | undefined {
+    return this.bindings[i];
+  }
+}
+
+/**
+ * A cluster-wide list (GlobalRoleBindings, ClusterRoleBindings: thousands) read through the subject index the
+ * exporter wrote: a decision reads the index chunks of its user and groups and the chunks of their bindings.
+ */
+export class IndexedBindings implements Bindings {
+  constructor(private readonly subjects: LazyRecord<number[]>, private readonly list: LazyList<CompiledBinding>) {}
+
+  matching(user: string, groups: readonly string[]): readonly number[] {
+    let found: readonly number[] = this.subjects.get(userSubject(user)) ?? NONE;
+    for (const g of groups) {
+      const l = this.subjects.get(groupSubject(g));
+      if (!l) continue;
+      found = found.length === 0 ? l : mergeSorted(found, l);
+    }
+    return found;
+  }
+
+  at(i: number): CompiledBinding | undefined {
+    return this.list.at(i);
   }
 }
 

@@ -94,3 +94,21 @@ export function authzCounts(a: AuthzData): Record<string, number> {
     namespaces: Object.keys(a.namespaceWorkspaces).length,
   };
 }
+
+export const userSubject = (name: string) => `u:${name}`;
+export const groupSubject = (name: string) => `g:${name}`;
+
+/** A binding list's subject index: `u:<user>` / `g:<group>` → the positions of the bindings naming it, ascending. */
+export function subjectIndex(bindings: readonly CompiledBinding[]): [string, number[]][] {
+  const index = new Map<string, number[]>();
+  const add = (key: string, i: number) => {
+    const list = index.get(key);
+    if (!list) index.set(key, [i]);
+    else if (list[list.length - 1] !== i) list.push(i);
+  };
+  bindings.forEach((b, i) => {
+    for (const u of b.users ?? []) add(userSubject(u), i);
+    for (const g of b.groups ?? []) add(groupSubject(g), i);
+  });
+  return [...index];
+}
