@@ -6,12 +6,13 @@
  * - what a cold isolate pays for that snapshot together with 10,000 routes: JSON.parse, valibot validation and
  *   building the RouteTable with its authorization index (budget ≤ 100 ms).
  */
-import * as v from 'valibot';
 import { compileAuthz } from '../exporter/authz/compile';
 import type { RawObject } from '../exporter/manifests';
 import { authorizeRequest } from '../../worker/authz/guard';
-import { Snapshot } from '../../worker/model/snapshot';
 import { RouteTable } from '../../worker/route-table';
+import { loaded } from '../../worker/snapshot/lazy-part';
+import { readHead, storedParts } from '../../worker/snapshot/snapshot-parts';
+import { encodeSnapshot } from '../exporter/snapshot-encode';
 import { syntheticSnapshot } from './routing';
 
 const IAM = 'iam.kubesphere.io/v1beta1';
@@ -76,20 +77,23 @@ const REQUESTS: [string, string][] = [
 
 export interface AuthzBench { decision_ns: number; decision_p99_ns: number; cold_load_ms: number; snapshot_bytes: number; bindings: number; users: number; namespaces: number }
 
-export function authzBench(log: (l: string) => void = console.log): AuthzBench {
+export async function authzBench(log: (l: string) => void = console.log): Promise<AuthzBench> {
   const compiled = compileAuthz(syntheticIam());
   const snapshot = { ...syntheticSnapshot(10_000), authz: compiled.data };
-  const text = JSON.stringify(snapshot);
+  const stored = encodeSnapshot(snapshot);
+  const parsed = REQUESTS.map(([m, p]) => ({ method: m, url: new URL(p, 'http://x') }));
+  const groups = ['system:authenticated'];
+  // A cold load as the worker does it: the head checked, then every decision above with the chunks it reads.
   const loads: number[] = [];
   let table: RouteTable | undefined;
   for (let i = 0; i < 7; i++) {
     const t0 = performance.now();
-    table = RouteTable.of(v.parse(Snapshot, JSON.parse(text)), 'bench');
+    const parts = storedParts(await readHead(stored.head, stored.hash), { snapshot: stored.hash, body: async () => stored.body, invalid: () => {} });
+    table = new RouteTable(parts, stored.hash);
+    for (const q of parsed) await loaded(() => authorizeRequest(table!.authz, q.method, q.url.pathname, q.url.search, 'heavy', groups));
     loads.push(performance.now() - t0);
   }
   const authz = table!.authz!;
-  const parsed = REQUESTS.map(([m, p]) => ({ method: m, url: new URL(p, 'http://x') }));
-  const groups = ['system:authenticated'];
   const perRequest: number[] = [];
   const ROUNDS = 2000;
   for (let r = 0; r < 3; r++) for (const q of parsed) authorizeRequest(authz, q.method, q.url.pathname, q.url.search, 'heavy', groups); // warm-up
@@ -105,7 +109,7 @@ export function authzBench(log: (l: string) => void = console.log): AuthzBench {
     decision_ns: Math.round(sorted[Math.floor(sorted.length / 2)]!),
     decision_p99_ns: Math.round(sorted[Math.floor(sorted.length * 0.99)]!),
     cold_load_ms: +[...loads].sort((a, b) => a - b)[Math.floor(loads.length / 2)]!.toFixed(1),
-    snapshot_bytes: text.length,
+    snapshot_bytes: stored.head.length + stored.body.length,
     bindings: compiled.data.globalRoleBindings.length + compiled.data.clusterRoleBindings.length
       + Object.values(compiled.data.workspaceRoleBindings).flat().length + Object.values(compiled.data.roleBindings).flat().length,
     users: Object.keys(compiled.data.users).length,
@@ -113,11 +117,11 @@ export function authzBench(log: (l: string) => void = console.log): AuthzBench {
   };
   log(`authorization: ${result.bindings} bindings, ${result.users} users, ${result.namespaces} namespaces + 10,000 routes (${(result.snapshot_bytes / 1e6).toFixed(1)} MB snapshot)`);
   log(`  decision for a user with ${AUTHZ_SCALE.bindingsOfUser} bindings: median ${result.decision_ns} ns, p99 ${result.decision_p99_ns} ns (budget ≤ 2,000 ns median)`);
-  log(`  cold load (JSON.parse + validation + RouteTable with authorization index): ${result.cold_load_ms} ms (budget ≤ 100 ms)`);
+  log(`  cold load (the head checked, then ${REQUESTS.length} decisions reading their chunks): ${result.cold_load_ms} ms (budget ≤ 100 ms)`);
   return result;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = authzBench();
+  const r = await authzBench();
   process.exitCode = r.decision_ns <= 2000 && r.cold_load_ms <= 100 ? 0 : 1;
 }

@@ -87,6 +87,8 @@ async function freePorts(n: number): Promise<number[]> {
 const mkdirp = async (d: string) => { await mkdir(d, { recursive: true }); return d; };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+export { manifests };
+
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'ks-edge-bench-'));
   const procs: ChildProcess[] = [];
@@ -166,7 +168,7 @@ async function main() {
     }
     say('route matching and compilation:');
     const routing = await routingBench({ budgetMs: 300, log: say });
-    const authz = authzBench(say);
+    const authz = await authzBench(say);
     const fleet = await fleetBench(say);
     say('cold isolates and memory:');
     const cold = await coldStartBench(say);
@@ -183,6 +185,7 @@ async function main() {
       rate_limited_rps: Math.round(byName['gateway rate-limited']!.rps),
       rate_limit_cost_us: +((1e6 / byName['gateway rate-limited']!.rps - 1e6 / byName['ks-edge gateway']!.rps)).toFixed(1),
       cold_start_ms: cold.cold_start_ms,
+      cold_start_proxied_ms: cold.cold_start_proxied_ms,
       cold_parts_ms: cold.cold_parts_ms,
       isolate_heap_mib: cold.isolate_heap_mib,
       snapshot_bytes: cold.snapshot_bytes,
@@ -199,7 +202,8 @@ async function main() {
       latency_ms: Object.fromEntries(load.map((l) => [l.name, { p50: +l.p50_ms.toFixed(3), p99: +l.p99_ms.toFixed(3) }])),
     };
     const budgets = [
-      ['throughput ≥ 0.85 × passthrough', result.ratio_vs_passthrough >= 0.85, `${result.ratio_vs_passthrough}`],
+      ['throughput ≥ 0.85 × passthrough (the first budget)', result.ratio_vs_passthrough >= 0.85, `${result.ratio_vs_passthrough}`],
+      ['throughput with authorization on ≥ 0.75 × passthrough (#14)', result.ratio_vs_passthrough >= 0.75, `${result.ratio_vs_passthrough}`],
       ['match among 10,000 ≤ 2 µs median', result.match_ns['10000']! <= 2000, `${result.match_ns['10000']} ns`],
       ['compile 10,000 ≤ 100 ms', result.compile_ms['10000']! <= 100, `${result.compile_ms['10000']} ms`],
       ['zero KV reads per request (warm)', result.kv_reads_per_request === 0,
@@ -209,7 +213,8 @@ async function main() {
       ['authorization decision (50 of 10,000 bindings) ≤ 2 µs median', result.authz_decision_ns <= 2000, `${result.authz_decision_ns} ns`],
       ['cold load of 10,000 routes + 10,000 bindings ≤ 100 ms', result.authz_cold_load_ms <= 100, `${result.authz_cold_load_ms} ms`],
       ['isolate heap (10,000 routes and bindings, bundle cache full, 10,000 tokens) ≤ 64 MiB', result.isolate_heap_mib <= 64, `${result.isolate_heap_mib} MiB`],
-      ['cold start at 10,000 routes + bindings ≤ 15 ms', result.cold_start_ms['10000']! <= 15, `${result.cold_start_ms['10000']} ms (first request minus a warm one, fresh workerd)`],
+      ['cold start at 10,000 routes + bindings ≤ 15 ms of the worker\'s own time', result.cold_start_ms['10000']! <= 15,
+        `${result.cold_start_ms['10000']} ms before it routes (routed and authorized; first request − warm − KV reads, fresh workerd); proxied end to end ${result.cold_start_proxied_ms['10000']} ms`],
     ] as const;
 
     say('\ntarget                  req/s    p50 ms   p99 ms   × passthrough');
@@ -229,4 +234,4 @@ async function main() {
   }
 }
 
-await main();
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -62,6 +62,8 @@ describe('tracing', () => {
     expect(res.headers.get('server-timing')).toMatch(/^edge;dur=\d+$/);
     expect(await logged(id)).toMatchObject({ status: 401, user: 'system:anonymous', decision: 'anonymous refused (AUTHZ=none)' });
     const health = await fetch(`${gw.url}/_gateway/healthz`);
+    expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(health.headers.get('x-request-id')).not.toBe(id);
     expect(await logged(health.headers.get('x-request-id')!)).toMatchObject({ route: { kind: 'gateway', name: 'healthz' }, status: 200 });
   });
 });

@@ -22,9 +22,20 @@ export interface Trace {
   upstreamMs?: number;
 }
 
+/**
+ * Ids unique per isolate and across isolates: a random prefix drawn once, then a counter — a random UUID per
+ * request costs a call into the runtime's CSPRNG, and an id needs to be unique, not unguessable.
+ */
+let idPrefix: string | undefined;
+let idCount = 0;
+function requestId(): string {
+  idPrefix ??= crypto.randomUUID().slice(0, 23);
+  return `${idPrefix}-${(++idCount).toString(16).padStart(12, '0')}`;
+}
+
 export const trace: MiddlewareHandler<AppEnv> = async (c, next) => {
   const given = c.req.header('x-request-id');
-  const t: Trace = { id: given && CLIENT_ID.test(given) ? given : crypto.randomUUID(), started: Date.now() };
+  const t: Trace = { id: given && CLIENT_ID.test(given) ? given : requestId(), started: Date.now() };
   c.set('trace', t);
   await next();
   const total = Date.now() - t.started;
