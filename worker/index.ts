@@ -20,7 +20,7 @@ import { reverseProxy } from './handlers/reverse-proxy';
 import { firstAnswer } from './handlers/step';
 import { clusterRoute } from './fleet/cluster-route';
 import { trace } from './observe/trace';
-import { SnapshotPartError } from './snapshot/lazy-part';
+import { checkAfterAnswer, SnapshotPartError } from './snapshot/lazy-part';
 
 /** What every request needs before authentication; one middleware, as each costs a promise per request. */
 const prepare: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -35,6 +35,8 @@ const prepare: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('isHost', route.isHost);
   c.set('clientIp', c.req.header('cf-connecting-ip'));
   await next();
+  // A cold isolate routes with chunks it has hashed but not yet checked against their schemas: now they are.
+  checkAfterAnswer(c.executionCtx);
 };
 
 const app = new Hono<AppEnv>();

@@ -161,22 +161,47 @@ describe('snapshot loading', () => {
     expect((await gw.fetch('/_gateway/healthz')).status).toBe(503);
   });
 
-  it('a chunk that breaks its schema is refused when a request first reads it, and the snapshot is dropped', async () => {
-    up = await startUpstream();
-    gw = await startGateway({ manifests: '', empty: true, vars: { SNAPSHOT_REFRESH_SECONDS: '3600' } });
-    const kv = await gw.mf.getKVNamespace('KV');
-    const route = (name: string, available: unknown) => ({ name, available, policy: { allowAnonymous: false, timeoutMs: 30000 }, upstream: { origin: up!.origin }, matchers: [{ path: `/proxy/${name}/*`, method: '*' }], directives: { headerUp: [], headerDown: [], rewrite: [], replace: [], pathRegexp: [], authProxy: false, wrapTransport: false, rejectForwardingRedirects: false } });
-    const stored = encodeSnapshot({ schemaVersion: 1, cluster: 'host', apiServices: [], reverseProxies: [route('bad', 'yes') as never], bundles: [], resources: [] });
+  const badRoute = (origin: string) => encodeSnapshot({
+    schemaVersion: 1, cluster: 'host', apiServices: [], bundles: [], resources: [],
+    reverseProxies: [{ name: 'bad', available: 'yes', policy: { allowAnonymous: false, timeoutMs: 30000 }, upstream: { origin }, matchers: [{ path: '/proxy/bad/*', method: '*' }],
+      directives: { headerUp: [], headerDown: [], rewrite: [], replace: [], pathRegexp: [], authProxy: false, wrapTransport: false, rejectForwardingRedirects: false } } as never],
+  });
+  const putSnapshot = async (g: Gateway, stored: ReturnType<typeof encodeSnapshot>) => {
+    const kv = await g.mf.getKVNamespace('KV');
     await kv.put(`snapshot-body/${stored.hash}`, stored.body.toString());
     await kv.put(`snapshot/${stored.hash}`, stored.head.toString());
     await kv.put('pointer/host', JSON.stringify({ snapshot: stored.hash, generatedAt: new Date().toISOString(), cluster: 'host', counts: {} }));
-    expect((await gw.fetch('/_gateway/healthz')).status).toBe(200);
-    const res = await gw.fetch('/proxy/bad/x');
-    expect(res.status).toBe(503);
-    expect(((await res.json()) as { ErrStatus: { message: string } }).ErrStatus.message).toMatch(/routing snapshot is invalid: .*reverseProxies chunk .* is invalid: 0\.available/);
-    expect(up.seen).toEqual([]);
+  };
+
+  it('a cold isolate uses a chunk once it matches its hash, checks its schema after the answer, and drops a snapshot that fails', async () => {
+    up = await startUpstream();
+    gw = await startGateway({ manifests: '', empty: true, vars: { SNAPSHOT_REFRESH_SECONDS: '3600' } });
+    const stored = badRoute(up.origin);
+    await putSnapshot(gw, stored);
+    // Trusted on its hash (the exporter wrote it): the first request is served…
+    expect((await gw.fetch('/proxy/bad/x')).status).toBe(200);
+    // …and the check that follows the answer drops the snapshot, saying which field.
+    const s = await eventually(() => status(gw!), (st) => st.lastError !== null);
+    expect(s.lastError).toMatch(new RegExp(`snapshot ${stored.hash}: reverseProxies chunk at body byte 0 is invalid: 0\\.available`));
     expect((await gw.fetch('/_gateway/healthz')).status).toBe(503);
-    expect((await status(gw)).lastError).toContain('0.available');
+    expect((await gw.fetch('/proxy/bad/x')).status).not.toBe(200);
+    expect(up.seen).toHaveLength(1);
+  });
+
+  it('a warm isolate checks every chunk of a new snapshot before it replaces a working table', async () => {
+    up = await startUpstream();
+    gw = await startGateway({
+      manifests: reverseProxy('p', { matcher: { path: '/proxy/p/*' }, upstream: { url: up.origin } }),
+      vars: { SNAPSHOT_REFRESH_SECONDS: '0' },
+    });
+    expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
+    const stored = badRoute(up.origin);
+    await putSnapshot(gw, stored);
+    const s = await eventually(() => status(gw!), (st) => st.lastError !== null);
+    expect(s.lastError).toMatch(/reverseProxies chunk at body byte 0 is invalid: 0\.available/);
+    expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
+    expect((await gw.fetch('/proxy/bad/x')).status).toBe(404);
+    expect(up.seen.map((r) => r.url)).toEqual(['/proxy/p/x', '/proxy/p/x']);
   });
 
   it('with no snapshot at all, extension paths answer 503 and CORE_ORIGIN still works', async () => {

@@ -13,7 +13,7 @@ import type { ReverseProxyRoute, Snapshot } from '../../worker/model/snapshot';
 import { CHUNK_BYTES, prefixKey, routeKey, SHORT_PREFIXES, type SnapshotHeader } from '../../worker/model/snapshot-layout';
 import { RouteTable } from '../../worker/route-table';
 import { authorizeRequest } from '../../worker/authz/guard';
-import { loaded, SnapshotPartError } from '../../worker/snapshot/lazy-part';
+import { checkAfterAnswer, loaded, SnapshotPartError } from '../../worker/snapshot/lazy-part';
 import { isHead, materialize, partsOf, readHead, storedParts } from '../../worker/snapshot/snapshot-parts';
 
 const policy = { allowAnonymous: false, timeoutMs: 30_000 };
@@ -204,6 +204,25 @@ describe('stored snapshot layout', () => {
     const b = encodeSnapshot(bad);
     const { table } = await open(b.head, b.body, b.hash);
     await expect(loaded(() => table.matchReverseProxy('/proxy/ext-5/x', 'GET'))).rejects.toThrow(/reverseProxies chunk at body byte 0 is invalid: \d+\.available Invalid type: Expected boolean/);
+  });
+
+  it('on trust of the hash (a cold isolate), uses a chunk at once and checks its schema after the answer', async () => {
+    const bad = site();
+    (bad.reverseProxies[5] as unknown as { available: string }).available = 'yes';
+    const b = encodeSnapshot(bad);
+    const told: Error[] = [];
+    const invalid = (e: Error) => told.push(e);
+    const parts = storedParts(await readHead(b.head, b.hash, invalid), { snapshot: b.hash, body: async () => b.body, invalid, defer: true });
+    const table = new RouteTable(parts, b.hash);
+    expect((await loaded(() => table.matchReverseProxy('/proxy/ext-5/x', 'GET')))!.route.name).toBe('rp-005');
+    expect(told).toEqual([]);
+    const after: Promise<unknown>[] = [];
+    checkAfterAnswer({ waitUntil: (p) => after.push(p) });
+    await Promise.all(after);
+    expect(told.map((e) => e.message)).toEqual([expect.stringMatching(/reverseProxies chunk at body byte 0 is invalid: \d+\.available/)]);
+    // Nothing is left pending: the next answer has nothing to check.
+    checkAfterAnswer({ waitUntil: (p) => after.push(p) });
+    expect(after).toHaveLength(1);
   });
 
   it('refuses a header that does not hash to the pointer, or does not fit its parts', async () => {

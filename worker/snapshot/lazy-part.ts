@@ -47,6 +47,26 @@ export interface ChunkSource {
   body: () => Promise<Uint8Array>;
   /** Told when a chunk is found bad, so the store stops using the snapshot. */
   invalid: (e: SnapshotPartError) => void;
+  /**
+   * When set (a cold isolate's table), a chunk is used once its bytes match their hash, and its schema check is
+   * handed here to run after the answer (`checkAfterAnswer`); else the check runs before the chunk is used.
+   */
+  defer?: boolean;
+}
+
+/** Schema checks of chunks a cold isolate used on trust of their hash: run once the request has its answer. */
+const unchecked: (() => void)[] = [];
+
+/**
+ * Runs the pending schema checks after this request's answer (a timer, so the answer goes first). A check that
+ * fails tells its store, which drops the snapshot. Free when nothing is pending, as on every warm request.
+ */
+export function checkAfterAnswer(ctx: { waitUntil(p: Promise<unknown>): void }): void {
+  if (unchecked.length === 0) return;
+  const batch = unchecked.splice(0);
+  ctx.waitUntil(new Promise((r) => setTimeout(r, 0)).then(() => {
+    for (const check of batch) check();
+  }));
 }
 
 const schemas = new Map<PartName, v.GenericSchema>();
@@ -73,9 +93,27 @@ async function readChunk(src: ChunkSource, name: PartName, part: Part, c: Chunk)
   } catch (e) {
     throw new SnapshotPartError(`${where} is not JSON: ${(e as Error).message}`);
   }
-  // `is` checks without copying what JSON.parse made (the heap holds one copy); safeParse only to say why not.
+  if (!Array.isArray(json)) throw new SnapshotPartError(`${where} is not a list`);
+  if (src.defer) deferCheck(() => checkChunk(name, json, where), src.invalid);
+  else checkChunk(name, json, where);
+  return json;
+}
+
+/** Queues a check for after the answer; `invalid` hears of its failure. */
+export function deferCheck(check: () => void, invalid: (e: SnapshotPartError) => void): void {
+  unchecked.push(() => {
+    try {
+      check();
+    } catch (e) {
+      invalid(e instanceof SnapshotPartError ? e : new SnapshotPartError((e as Error).message));
+    }
+  });
+}
+
+/** `is` checks without copying what JSON.parse made (the heap holds one copy); safeParse only to say why not. */
+function checkChunk(name: PartName, json: unknown[], where: string): void {
   const schema = chunkSchema(name);
-  if (v.is(schema, json)) return json as unknown[];
+  if (v.is(schema, json)) return;
   const first = v.safeParse(schema, json).issues![0];
   throw new SnapshotPartError(`${where} is invalid: ${v.getDotPath(first) ?? ''} ${first.message}`);
 }

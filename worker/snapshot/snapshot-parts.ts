@@ -6,7 +6,7 @@ import * as v from 'valibot';
 import { type AuthzData, type CompiledBinding, type CompiledRole, subjectIndex } from '../model/authz';
 import { type APIServiceRoute, type BundleAsset, type ResourceReport, type ReverseProxyRoute, type Snapshot, SNAPSHOT_SCHEMA_VERSION } from '../model/snapshot';
 import { AUTHZ_PARTS, type IndexedMatcher, indexOrder, routeIndex, SNAPSHOT_LAYOUT, SnapshotHeader } from '../model/snapshot-layout';
-import { type ChunkSource, LazyList, LazyRecord, loaded, sha256Hex } from './lazy-part';
+import { type ChunkSource, deferCheck, LazyList, LazyRecord, loaded, sha256Hex, SnapshotPartError } from './lazy-part';
 
 export interface AuthzParts {
   roles: LazyList<CompiledRole>;
@@ -75,8 +75,11 @@ export function isHead(bytes: Uint8Array): boolean {
 
 export interface StoredHead { header: SnapshotHeader; tail: Uint8Array }
 
-/** A head's header line, checked against the hash the pointer names and against its schema. */
-export async function readHead(bytes: Uint8Array, hash: string): Promise<StoredHead> {
+/**
+ * A head's header line, checked against the hash the pointer names and against its schema — on a cold isolate
+ * (`invalid` given) that schema check runs after the first answer, and a failure is told to `invalid`.
+ */
+export async function readHead(bytes: Uint8Array, hash: string, invalid?: (e: SnapshotPartError) => void): Promise<StoredHead> {
   const nl = bytes.indexOf(10);
   const line = bytes.subarray(0, nl < 0 ? bytes.length : nl);
   const digest = await sha256Hex(line);
@@ -87,12 +90,17 @@ export async function readHead(bytes: Uint8Array, hash: string): Promise<StoredH
   } catch (e) {
     throw new Error(`snapshot ${hash}: header is not JSON: ${(e as Error).message}`);
   }
-  const parsed = v.safeParse(SnapshotHeader, json);
-  if (!parsed.success) {
+  const check = () => {
+    const parsed = v.safeParse(SnapshotHeader, json);
+    if (parsed.success) return;
     const first = parsed.issues[0];
-    throw new Error(`snapshot ${hash} is invalid: header ${v.getDotPath(first) ?? ''} ${first.message}`);
-  }
-  const header = parsed.output;
+    throw new SnapshotPartError(`snapshot ${hash} is invalid: header ${v.getDotPath(first) ?? ''} ${first.message}`);
+  };
+  const h = json as Partial<SnapshotHeader> | null;
+  if (typeof h !== 'object' || h === null || typeof h.parts !== 'object' || h.parts === null) throw new Error(`snapshot ${hash} is invalid: its header has no parts`);
+  if (invalid) deferCheck(check, invalid);
+  else check();
+  const header = json as SnapshotHeader;
   const problem = headerProblem(header);
   if (problem) throw new Error(`snapshot ${hash} is invalid: ${problem}`);
   return { header, tail: bytes.subarray(nl < 0 ? bytes.length : nl + 1) };

@@ -104,8 +104,10 @@ export class SnapshotStore {
         if (b === null) throw new SnapshotPartError(`snapshot ${hash}: its body (KV key "${bodyKey(hash)}") is missing`);
         return new Uint8Array(b);
       };
-      parts = storedParts(await readHead(head, hash), { snapshot: hash, body: () => (body ??= readBody()), invalid: (e) => this.invalid(hash, e) });
-      if (background || this.state.table) await this.check(materialize(parts), hash);
+      const warm = background || this.state.table !== undefined;
+      const invalid = (e: SnapshotPartError) => this.invalid(hash, e);
+      parts = storedParts(await readHead(head, hash, warm ? undefined : invalid), { snapshot: hash, body: () => (body ??= readBody()), invalid, defer: !warm });
+      if (warm) await this.check(materialize(parts), hash);
       else ctx?.waitUntil(bodyRead.catch(() => undefined));
     } else parts = partsOf(await this.check(layoutOne(head, hash), hash));
     this.state.table = new RouteTable(parts, hash);
