@@ -20,7 +20,7 @@ import { reverseProxy } from './handlers/reverse-proxy';
 import { firstAnswer } from './handlers/step';
 import { clusterRoute } from './fleet/cluster-route';
 import { trace } from './observe/trace';
-import { checkAfterAnswer, SnapshotPartError } from './snapshot/lazy-part';
+import { checkAfterAnswer, SnapshotPartError, SnapshotReadError } from './snapshot/lazy-part';
 
 /** What every request needs before authentication; one middleware, as each costs a promise per request. */
 const prepare: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -50,6 +50,7 @@ app.all('*', firstAnswer(noSnapshot, jsBundle, reverseProxy, apiService, core));
 app.onError((err) => {
   // A chunk of the routing snapshot failed its hash or schema: the store has stopped using it (snapshot/store.ts).
   if (err instanceof SnapshotPartError) return proxyError(503, `the routing snapshot is invalid: ${err.message}`);
+  if (err instanceof SnapshotReadError) return proxyError(503, err.message);
   console.error('ks-edge: unhandled error', err);
   return kubeStatus(500, 'InternalError', 'ks-edge internal error');
 });

@@ -123,6 +123,63 @@ describe('route keys', () => {
   });
 });
 
+describe('authorization over stored parts', () => {
+  const snapshotWith = (authz: Snapshot['authz']): Snapshot => ({ schemaVersion: 1, cluster: 'host', apiServices: [], reverseProxies: [], bundles: [], resources: [], authz });
+
+  it('keeps no entry for a namespace or workspace the snapshot does not have (they come from the request path)', () => {
+    const table = RouteTable.of(snapshotWith({
+      roles: [{ ref: 'Role/ns1/r', rules: [] }], globalRoleBindings: [], clusterRoleBindings: [], workspaceRoleBindings: {},
+      roleBindings: { ns1: [{ name: 'b', role: 0, users: ['u'] }] }, namespaceWorkspaces: {}, users: { u: 'Active' },
+    }), 'h');
+    for (let i = 0; i < 500; i++) {
+      authorizeRequest(table.authz, 'GET', `/kapis/a.io/v1/namespaces/n${i}/pods`, '', 'u', []);
+      authorizeRequest(table.authz, 'GET', `/kapis/tenant.kubesphere.io/v1alpha2/workspaces/w${i}/x`, '', 'u', []);
+    }
+    authorizeRequest(table.authz, 'GET', '/kapis/a.io/v1/namespaces/ns1/pods', '', 'u', []);
+    // The bound under test is internal: the per-key caches.
+    const caches = table.authz as unknown as { namespaces: Map<string, unknown>; workspaces: Map<string, unknown> };
+    expect([caches.namespaces.size, caches.workspaces.size]).toEqual([1, 0]);
+  });
+
+  it('a walk over bindings spread across many chunks loads them in a few rounds and decides as in memory', async () => {
+    const globalRoleBindings = Array.from({ length: 20_000 }, (_, i) => ({ name: `gb-${i}-${'p'.repeat(60)}`, role: i % 100 === 0 ? i % 7 : null, users: i % 100 === 0 ? ['alice'] : [`other${i}`] }));
+    const roles = Array.from({ length: 7 }, (_, r) => ({ ref: `GlobalRole/r${r}-${'q'.repeat(3000)}`, rules: [{ verbs: ['get'], apiGroups: ['x.io'], resources: ['nothing'] }] }));
+    const s = snapshotWith({ roles, globalRoleBindings, clusterRoleBindings: [], workspaceRoleBindings: {}, roleBindings: {}, namespaceWorkspaces: {}, users: { alice: 'Active' } });
+    const e = encodeSnapshot(s);
+    expect(header(e.head).parts.globalRoleBindings!.chunks.length).toBeGreaterThan(100);
+    const { table } = await open(e.head, e.body, e.hash);
+    let rounds = 0;
+    const decide = () => {
+      rounds++;
+      return authorizeRequest(table.authz, 'GET', '/kapis/a.io/v1/namespaces/ns1/pods', '', 'alice', []);
+    };
+    const stored = await loaded(decide);
+    expect(stored).toEqual(authorizeRequest(RouteTable.of(s, 'h').authz, 'GET', '/kapis/a.io/v1/namespaces/ns1/pods', '', 'alice', []));
+    expect(stored.allowed).toBe(false);
+    expect(rounds).toBeLessThanOrEqual(6);
+  });
+
+  it('users, namespaces and workspaces may be named like Object.prototype members', async () => {
+    const IAM = 'iam.kubesphere.io/v1beta1';
+    const o = (kind: string, name: string, body: Record<string, unknown>, meta: Record<string, unknown> = {}): RawObject =>
+      ({ doc: { apiVersion: kind === 'Namespace' ? 'v1' : IAM, kind, metadata: { name, ...meta }, ...body }, origin: 't' });
+    const compiled = compileAuthz([
+      o('User', 'constructor', { status: { state: 'Active' } }),
+      o('Namespace', 'constructor', {}, { labels: { 'kubesphere.io/workspace': 'prototype' } }),
+      o('Role', 'op', { rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['get'] }] }, { namespace: 'constructor' }),
+      o('RoleBinding', 'op', { roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'op' }, subjects: [{ kind: 'User', name: 'constructor' }] }, { namespace: 'constructor' }),
+      o('WorkspaceRole', 'prototype-viewer', { rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['list'] }] }, { labels: { 'kubesphere.io/workspace': 'prototype' } }),
+      o('WorkspaceRoleBinding', 'wb', { roleRef: { apiGroup: 'iam.kubesphere.io', kind: 'WorkspaceRole', name: 'prototype-viewer' }, subjects: [{ kind: 'User', name: 'constructor' }] }, { labels: { 'kubesphere.io/workspace': 'prototype' } }),
+    ]);
+    const e = encodeSnapshot(snapshotWith(compiled.data));
+    const { table } = await open(e.head, e.body, e.hash);
+    expect(await loaded(() => table.authz!.userState('constructor'))).toBe('Active');
+    expect(await loaded(() => table.authz!.userState('toString'))).toBeUndefined();
+    expect(await loaded(() => authorizeRequest(table.authz, 'GET', '/kapis/a.io/v1/namespaces/constructor/pods/p', '', 'constructor', []))).toMatchObject({ allowed: true });
+    expect(await loaded(() => authorizeRequest(table.authz, 'GET', '/kapis/a.io/v1/namespaces/constructor/pods', '', 'constructor', []))).toMatchObject({ allowed: true });
+  });
+});
+
 describe('stored snapshot layout', () => {
   const s = site();
   const e = encodeSnapshot(s);

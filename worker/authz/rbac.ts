@@ -9,8 +9,8 @@
  * label. A binding whose role cannot be resolved is skipped among GlobalRoleBindings and ends the walk elsewhere,
  * as in KubeSphere.
  */
-import type { AuthzData, RegoProgram } from '../model/authz';
-import { LazyRecord } from '../snapshot/lazy-part';
+import type { AuthzData, CompiledBinding, RegoProgram } from '../model/authz';
+import { LazyRecord, NotLoaded } from '../snapshot/lazy-part';
 import { type AuthzParts, authzPartsOf } from '../snapshot/snapshot-parts';
 import { prepareRule, type PreparedRule } from './prepared-rule';
 import { regoAllows } from './rego';
@@ -32,8 +32,8 @@ export class AuthzTable {
   private readonly roles: (Role | undefined)[] = [];
   private readonly global: IndexedBindings;
   private readonly cluster: IndexedBindings;
-  private readonly workspaces = new Map<string, BindingList | undefined>();
-  private readonly namespaces = new Map<string, BindingList | undefined>();
+  private readonly workspaces = new Map<string, BindingList>();
+  private readonly namespaces = new Map<string, BindingList>();
 
   /**
    * Over a snapshot's parts, read as a decision needs them (a cold isolate reads the user's chunks, not all
@@ -50,10 +50,13 @@ export class AuthzTable {
     return this.parts.users.get(name);
   }
 
-  private keyedList(cache: Map<string, BindingList | undefined>, part: AuthzParts['roleBindings'], key: string): BindingList | undefined {
-    if (cache.has(key)) return cache.get(key);
+  /** Only keys the snapshot has are kept: the namespace or workspace comes from the request path. */
+  private keyedList(cache: Map<string, BindingList>, part: AuthzParts['roleBindings'], key: string): BindingList | undefined {
+    const known = cache.get(key);
+    if (known) return known;
     const bindings = part.get(key);
-    const list = bindings && new BindingList(bindings);
+    if (!bindings) return undefined;
+    const list = new BindingList(bindings);
     cache.set(key, list);
     return list;
   }
@@ -82,17 +85,37 @@ export class AuthzTable {
 
   private visit(list: Bindings | undefined, kind: string, abortOnError: boolean, ri: RequestInfo, subject: Subject, errors: string[]): Visit {
     if (!list) return 'next';
-    for (const i of list.matching(subject.name, subject.groups)) {
-      const b = list.at(i)!;
+    const found = list.matching(subject.name, subject.groups);
+    for (let k = 0; k < found.length; k++) {
+      let b: CompiledBinding;
+      let role: Role | undefined;
+      try {
+        b = list.at(found[k]!)!;
+        role = typeof b.role === 'number' ? this.role(b.role) : undefined;
+      } catch (e) {
+        // A cold isolate: load what the rest of the walk needs in one round, not a round per chunk.
+        if (e instanceof NotLoaded) this.loadRest(list, found.slice(k));
+        throw e;
+      }
       if (typeof b.role === 'string') {
         errors.push(b.role);
         if (abortOnError) return 'abort';
         continue;
       }
-      const role = b.role === null ? undefined : this.role(b.role);
       if (role && this.roleAllows(role, ri, subject)) return { allowed: `allowed by ${kind} "${b.name}" of ${role.ref}` };
     }
     return 'next';
+  }
+
+  /** Throws one NotLoaded for the bindings at `positions` and, once they are in, for the roles they name. */
+  private loadRest(list: Bindings, positions: readonly number[]): void {
+    list.ensure(positions);
+    const roles: number[] = [];
+    for (const i of positions) {
+      const r = list.at(i)?.role;
+      if (typeof r === 'number' && !this.roles[r]) roles.push(r);
+    }
+    this.parts.roles.ensure(roles);
   }
 
   private roleAllows(role: Role, ri: RequestInfo, subject: Subject): boolean {

@@ -11,6 +11,8 @@ const NONE: readonly number[] = [];
 export interface Bindings {
   matching(user: string, groups: readonly string[]): readonly number[];
   at(i: number): CompiledBinding | undefined;
+  /** Loads the chunks of these positions at once (throws NotLoaded while they are read). */
+  ensure(positions: readonly number[]): void;
 }
 
 /** A namespace's or workspace's bindings (a few): indexed in memory when first visited. */
@@ -39,6 +41,8 @@ export class BindingList implements Bindings {
   at(i: number): CompiledBinding | undefined {
     return this.bindings[i];
   }
+
+  ensure(): void {}
 }
 
 /**
@@ -60,6 +64,10 @@ export class IndexedBindings implements Bindings {
 
   at(i: number): CompiledBinding | undefined {
     return this.list.at(i);
+  }
+
+  ensure(positions: readonly number[]): void {
+    this.list.ensure(positions);
   }
 }
 

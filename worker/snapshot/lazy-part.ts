@@ -15,13 +15,20 @@ export class NotLoaded {
 /** A chunk whose bytes do not match their hash, or whose items do not match their schema. */
 export class SnapshotPartError extends Error {}
 
-/** Runs `f`, loading what it asks for until it has everything (a cold isolate's few chunks). */
+/** A part of the snapshot that could not be read this time (KV unreachable): the next request tries again. */
+export class SnapshotReadError extends Error {}
+
+/**
+ * Runs `f`, loading what it asks for until it has everything (a cold isolate's few chunks). Every round loads at
+ * least one chunk, so the rounds are bounded by the snapshot's chunks; the bound only guards against a bug.
+ */
 export async function loaded<T>(f: () => T): Promise<T> {
   for (let round = 0; ; round++) {
     try {
       return f();
     } catch (e) {
-      if (!(e instanceof NotLoaded) || round > 64) throw e;
+      if (!(e instanceof NotLoaded)) throw e;
+      if (round > 100_000) throw new Error('snapshot parts did not load');
       await e.load;
     }
   }
@@ -143,11 +150,23 @@ class Chunks<T> {
     throw new NotLoaded(Promise.all(which.map((i) => (this.reads[i] ??= this.read(i)))));
   }
 
+  /** Makes sure the chunks holding these positions are loaded: one NotLoaded for all that are not. */
+  ensure(positions: Iterable<number>): void {
+    const missing = new Set<number>();
+    for (const at of positions) {
+      const c = chunkOf(this.part, at);
+      if (!this.items[c]) missing.add(c);
+    }
+    if (missing.size) this.missing([...missing]);
+  }
+
   private async read(i: number): Promise<void> {
     try {
       this.items[i] = (await readChunk(this.src!, this.name, this.part, this.part.chunks[i]!)) as T[];
     } catch (e) {
       if (e instanceof SnapshotPartError) this.src!.invalid(e);
+      // A bad chunk stays bad; a failed read (KV unreachable for a moment) is tried again by the next request.
+      else this.reads[i] = undefined;
       throw e;
     }
   }
@@ -193,6 +212,11 @@ export class LazyList<T> {
   all(): T[] {
     const parts = this.chunks.all();
     return parts.length === 1 ? parts[0]! : parts.flat();
+  }
+
+  /** Loads the chunks of all these positions at once (a binding walk's bindings, their roles). */
+  ensure(positions: Iterable<number>): void {
+    if (this.chunks.part.chunks.length > 1) this.chunks.ensure(positions);
   }
 }
 

@@ -9,7 +9,7 @@ import type { Env } from '../env';
 import { CURRENT_KEY, DEFAULT_CLUSTER, Pointer, pointerKey, Snapshot, SNAPSHOT_SCHEMA_VERSION, snapshotKey } from '../model/snapshot';
 import { bodyKey } from '../model/snapshot-layout';
 import { RouteTable } from '../route-table';
-import { SnapshotPartError, sha256Hex } from './lazy-part';
+import { SnapshotPartError, SnapshotReadError, sha256Hex } from './lazy-part';
 import { isHead, materialize, partsOf, readHead, type SnapshotParts, storedParts } from './snapshot-parts';
 
 export interface SnapshotState {
@@ -90,7 +90,7 @@ export class SnapshotStore {
     if (this.rejected.has(hash)) throw new Error(`snapshot ${hash} was found invalid before; waiting for another`);
     count();
     // Both reads start together; the body is awaited only by the first chunk a request needs from it.
-    const bodyRead = env.KV.get(bodyKey(hash), 'arrayBuffer');
+    let bodyRead: Promise<ArrayBuffer | null> | undefined = env.KV.get(bodyKey(hash), 'arrayBuffer');
     bodyRead.catch(() => undefined);
     const bytes = await env.KV.get(snapshotKey(hash), 'arrayBuffer');
     if (bytes === null) throw new Error(`pointer names snapshot ${hash}, which is missing`);
@@ -100,7 +100,15 @@ export class SnapshotStore {
       let body: Promise<Uint8Array> | undefined;
       const readBody = async () => {
         count();
-        const b = await bodyRead;
+        const read = bodyRead ?? env.KV.get(bodyKey(hash), 'arrayBuffer');
+        bodyRead = undefined;
+        let b: ArrayBuffer | null;
+        try {
+          b = await read;
+        } catch (e) {
+          body = undefined; // KV unreachable for a moment: the next request that needs the body reads it again
+          throw new SnapshotReadError(`snapshot ${hash}: its body could not be read: ${(e as Error).message}`);
+        }
         if (b === null) throw new SnapshotPartError(`snapshot ${hash}: its body (KV key "${bodyKey(hash)}") is missing`);
         return new Uint8Array(b);
       };
@@ -116,12 +124,12 @@ export class SnapshotStore {
     this.state.lastError = undefined;
   }
 
-  /** A snapshot that failed its checks is remembered, and never loaded again. */
+  /** A snapshot that failed its checks is remembered, and never loaded again (a failed KV read is not a check). */
   private async check<T>(work: Promise<T>, hash: string): Promise<T> {
     try {
       return await work;
     } catch (e) {
-      this.remember(hash);
+      if (e instanceof SnapshotPartError) this.remember(hash);
       throw e;
     }
   }
@@ -143,19 +151,19 @@ export class SnapshotStore {
 /** A layout-1 snapshot (one JSON document, hashed whole), from an exporter before layout 2: checked in full. */
 async function layoutOne(bytes: Uint8Array, hash: string): Promise<Snapshot> {
   const digest = await sha256Hex(bytes);
-  if (digest !== hash) throw new Error(`snapshot ${hash} does not match its hash (${digest})`);
+  if (digest !== hash) throw new SnapshotPartError(`snapshot ${hash} does not match its hash (${digest})`);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
-    throw new Error(`snapshot ${hash} is not JSON: ${(e as Error).message}`);
+    throw new SnapshotPartError(`snapshot ${hash} is not JSON: ${(e as Error).message}`);
   }
   const shape = shapeProblem(json);
-  if (shape) throw new Error(`snapshot ${hash} is invalid: ${shape}`);
+  if (shape) throw new SnapshotPartError(`snapshot ${hash} is invalid: ${shape}`);
   const parsed = v.safeParse(Snapshot, json);
   if (!parsed.success) {
     const first = parsed.issues[0];
-    throw new Error(`snapshot ${hash} is invalid: ${v.getDotPath(first) ?? ''} ${first.message}`);
+    throw new SnapshotPartError(`snapshot ${hash} is invalid: ${v.getDotPath(first) ?? ''} ${first.message}`);
   }
   return parsed.output;
 }

@@ -77,8 +77,9 @@ export function compileAuthz(objects: readonly RawObject[]): AuthzCompileResult 
   }
 
   const data: AuthzData = {
-    roles: compiledRoles, globalRoleBindings: [], clusterRoleBindings: [], workspaceRoleBindings: {}, roleBindings: {},
-    namespaceWorkspaces: {}, users: {},
+    // Records without a prototype: a namespace, workspace or user may be named `constructor` or `__proto__`.
+    roles: compiledRoles, globalRoleBindings: [], clusterRoleBindings: [], workspaceRoleBindings: Object.create(null), roleBindings: Object.create(null),
+    namespaceWorkspaces: Object.create(null), users: Object.create(null),
   };
   for (const { value: b } of visitingOrder(bindings)) {
     const r = report(b.kind, qualified(b.metadata));
