@@ -197,6 +197,11 @@ export class LazyList<T> {
     return new LazyList<T>(new Chunks<T>(src, name, part));
   }
 
+  /** The chunk read last: a walk's positions ascend, and most fall in the chunk before. */
+  private lastFirst = 0;
+  private lastEnd = 0;
+  private lastItems: T[] = [];
+
   private constructor(private readonly chunks: Chunks<T>) {}
 
   get length(): number {
@@ -204,9 +209,15 @@ export class LazyList<T> {
   }
 
   at(i: number): T | undefined {
+    if (i >= this.lastFirst && i < this.lastEnd) return this.lastItems[i - this.lastFirst];
     if (i < 0 || i >= this.length) return undefined;
     const c = chunkOf(this.chunks.part, i);
-    return this.chunks.get(c)[i - (this.chunks.part.chunks[c]!.first as number)];
+    const items = this.chunks.get(c);
+    const first = this.chunks.part.chunks[c]!.first as number;
+    this.lastFirst = first;
+    this.lastEnd = first + items.length;
+    this.lastItems = items;
+    return items[i - first];
   }
 
   all(): T[] {
