@@ -15,6 +15,7 @@ import { bodyKey } from '../../worker/model/snapshot-layout';
 import { loaded, SnapshotPartError } from '../../worker/snapshot/lazy-part';
 import { isHead, materialize, partsOf, readHead, type SnapshotParts, storedParts } from '../../worker/snapshot/snapshot-parts';
 import { encodeSnapshot } from './snapshot-encode';
+import { KV_VALUE_LIMIT } from './fetch-source';
 
 export const KEEP_SNAPSHOTS = 5;
 
@@ -125,6 +126,8 @@ export async function publish(
 ): Promise<PublishResult> {
   const stored = encodeSnapshot(snapshot);
   const hash = stored.hash;
+  const tooLarge = snapshotTooLarge(stored);
+  if (tooLarge) throw new Error(tooLarge);
   const result: PublishResult = { hash, changed: false, unchanged: 0, written: [], deleted: [], bytesWritten: 0 };
   const previous = await readPointer(target, snapshot.cluster);
 
@@ -157,6 +160,14 @@ export async function publish(
     await write(target, result, needed.filter((h) => !now.has(bundleKey(h))).map((h) => ({ key: bundleKey(h), value: blobs.get(h) ?? missingBytes(h) })));
   }
   return result;
+}
+
+/** A snapshot KV cannot hold: its head or body is over the 25 MiB a KV value may hold. */
+export function snapshotTooLarge(s: { head: { length: number }; body: { length: number } }, limit = KV_VALUE_LIMIT): string | undefined {
+  for (const [part, bytes] of [['head', s.head.length], ['body', s.body.length]] as const) {
+    if (bytes > limit) return `the snapshot's ${part} is ${(bytes / 1024 / 1024).toFixed(1)} MiB, more than the ${limit / 1024 / 1024} MiB a KV value may hold: nothing was published`;
+  }
+  return undefined;
 }
 
 function missingBytes(hash: string): never {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { compileAuthz } from '../../scripts/exporter/authz/compile';
 import type { RawObject } from '../../scripts/exporter/manifests';
 import { encodeSnapshot } from '../../scripts/exporter/snapshot-encode';
+import { snapshotTooLarge } from '../../scripts/exporter/publish';
 import { compileDirectives } from '../../worker/directives/parse';
 import type { ReverseProxyRoute, Snapshot } from '../../worker/model/snapshot';
 import { CHUNK_BYTES, prefixKey, routeKey, SHORT_PREFIXES, type SnapshotHeader } from '../../worker/model/snapshot-layout';
@@ -300,6 +301,12 @@ describe('stored snapshot layout', () => {
     const out = withHeader(e.head, h);
     const { table } = await open(out.head, e.body, out.hash);
     await expect(loaded(() => table.matchApiService('/kapis/g0.io/v1/x'))).rejects.toThrow(/lies outside the stored bytes/);
+  });
+
+  it('a head or body larger than a KV value may be is refused before anything is written', () => {
+    expect(snapshotTooLarge({ head: { length: 10 }, body: { length: 25 * 1024 * 1024 } })).toBeUndefined();
+    expect(snapshotTooLarge({ head: { length: 10 }, body: { length: 25 * 1024 * 1024 + 1 } })).toMatch(/the snapshot's body is 25\.0 MiB, more than the 25 MiB a KV value may hold: nothing was published/);
+    expect(snapshotTooLarge({ head: { length: 300 }, body: { length: 10 } }, 200)).toMatch(/the snapshot's head is/);
   });
 
   it('in memory (layout 1 and tests) behaves as stored', () => {
