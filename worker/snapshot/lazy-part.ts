@@ -92,14 +92,7 @@ async function readChunk(src: ChunkSource, name: PartName, part: Part, c: Chunk)
   const where = `snapshot ${src.snapshot}: ${name} chunk at ${part.in} byte ${c.at}`;
   const bytes = part.in === 'head' ? src.head : await src.body();
   if (c.at < 0 || c.size < 0 || c.at + c.size > bytes.byteLength) throw new SnapshotPartError(`${where} lies outside the stored bytes`);
-  const slice = bytes.subarray(c.at, c.at + c.size);
-  if ((await sha256Hex(slice)) !== c.sha256) throw new SnapshotPartError(`${where} does not match its hash`);
-  let json: unknown;
-  try {
-    json = JSON.parse(decoder.decode(slice));
-  } catch (e) {
-    throw new SnapshotPartError(`${where} is not JSON: ${(e as Error).message}`);
-  }
+  const json = await verifiedJson(bytes.subarray(c.at, c.at + c.size), c.sha256, where);
   if (!Array.isArray(json)) throw new SnapshotPartError(`${where} is not a list`);
   if (src.defer) deferCheck(() => checkChunk(name, json, where), src.invalid);
   else checkChunk(name, json, where);
@@ -259,6 +252,17 @@ export class LazyRecord<V> {
 
   entries(): [string, V][] {
     return this.chunks.all().flat();
+  }
+}
+
+/** Bytes that must hash to `sha256`, parsed as JSON; `what` names them in the error. */
+export async function verifiedJson(bytes: Uint8Array, sha256: string, what: string): Promise<unknown> {
+  const digest = await sha256Hex(bytes);
+  if (digest !== sha256) throw new SnapshotPartError(`${what} does not match its hash (${digest})`);
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch (e) {
+    throw new SnapshotPartError(`${what} is not JSON: ${(e as Error).message}`);
   }
 }
 

@@ -6,7 +6,7 @@ import * as v from 'valibot';
 import { type AuthzData, type CompiledBinding, type CompiledRole, subjectIndex } from '../model/authz';
 import { type APIServiceRoute, type BundleAsset, type ResourceReport, type ReverseProxyRoute, type Snapshot, SNAPSHOT_SCHEMA_VERSION } from '../model/snapshot';
 import { AUTHZ_PARTS, type IndexedMatcher, indexOrder, routeIndex, SNAPSHOT_LAYOUT, SnapshotHeader } from '../model/snapshot-layout';
-import { type ChunkSource, deferCheck, LazyList, LazyRecord, loaded, sha256Hex, SnapshotPartError } from './lazy-part';
+import { type ChunkSource, deferCheck, LazyList, LazyRecord, loaded, SnapshotPartError, verifiedJson } from './lazy-part';
 
 export interface AuthzParts {
   roles: LazyList<CompiledRole>;
@@ -81,15 +81,7 @@ export interface StoredHead { header: SnapshotHeader; tail: Uint8Array }
  */
 export async function readHead(bytes: Uint8Array, hash: string, invalid?: (e: SnapshotPartError) => void): Promise<StoredHead> {
   const nl = bytes.indexOf(10);
-  const line = bytes.subarray(0, nl < 0 ? bytes.length : nl);
-  const digest = await sha256Hex(line);
-  if (digest !== hash) throw new Error(`snapshot ${hash} does not match its hash (${digest})`);
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(line));
-  } catch (e) {
-    throw new Error(`snapshot ${hash}: header is not JSON: ${(e as Error).message}`);
-  }
+  const json = await verifiedJson(bytes.subarray(0, nl < 0 ? bytes.length : nl), hash, `snapshot ${hash}`);
   const check = () => {
     const parsed = v.safeParse(SnapshotHeader, json);
     if (parsed.success) return;

@@ -9,7 +9,7 @@ import type { Env } from '../env';
 import { CURRENT_KEY, DEFAULT_CLUSTER, Pointer, pointerKey, Snapshot, SNAPSHOT_SCHEMA_VERSION, snapshotKey } from '../model/snapshot';
 import { bodyKey } from '../model/snapshot-layout';
 import { RouteTable } from '../route-table';
-import { SnapshotPartError, SnapshotReadError, sha256Hex } from './lazy-part';
+import { SnapshotPartError, SnapshotReadError, verifiedJson } from './lazy-part';
 import { isHead, materialize, partsOf, readHead, type SnapshotParts, storedParts } from './snapshot-parts';
 
 export interface SnapshotState {
@@ -150,14 +150,7 @@ export class SnapshotStore {
 
 /** A layout-1 snapshot (one JSON document, hashed whole), from an exporter before layout 2: checked in full. */
 async function layoutOne(bytes: Uint8Array, hash: string): Promise<Snapshot> {
-  const digest = await sha256Hex(bytes);
-  if (digest !== hash) throw new SnapshotPartError(`snapshot ${hash} does not match its hash (${digest})`);
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (e) {
-    throw new SnapshotPartError(`snapshot ${hash} is not JSON: ${(e as Error).message}`);
-  }
+  const json = await verifiedJson(bytes, hash, `snapshot ${hash}`);
   const shape = shapeProblem(json);
   if (shape) throw new SnapshotPartError(`snapshot ${hash} is invalid: ${shape}`);
   const parsed = v.safeParse(Snapshot, json);
@@ -182,4 +175,3 @@ export function refreshSeconds(env: Env): number {
   return Number.isFinite(n) && n >= 0 ? n : 10;
 }
 
-export { sha256Hex };
