@@ -3,8 +3,9 @@
  *
  * - a decision for a user with 50 bindings, in a snapshot of 10,000 bindings, 5,000 users and 2,000 namespaces
  *   (median over request shapes of every scope; budget ≤ 2 µs);
- * - what a cold isolate pays for that snapshot together with 10,000 routes: JSON.parse, valibot validation and
- *   building the RouteTable with its authorization index (budget ≤ 100 ms).
+ * - what a cold load of that snapshot together with 10,000 routes costs in V8: the stored head checked, then the
+ *   decisions above, each reading the chunks it needs (budget ≤ 100 ms; `npm run bench:cold` measures the
+ *   whole first request on a fresh workerd).
  */
 import { compileAuthz } from '../exporter/authz/compile';
 import type { RawObject } from '../exporter/manifests';

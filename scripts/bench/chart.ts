@@ -40,7 +40,7 @@ export function renderChart(load: Load[], routing: RoutingResult[], machine: str
     });
     y += 6;
   }
-  rows.push(`<text x="10" y="${y + 12}" font-size="11" fill="#555">ks-edge's build = JSON.parse + valibot validation + RouteTable (what a cold isolate pays); the others only add routes.</text>`);
+  rows.push(`<text x="10" y="${y + 12}" font-size="11" fill="#555">ks-edge's build = JSON.parse + valibot validation + the route index of a whole snapshot (layout 1); the others only add routes.</text>`);
   y += 16;
   rows.push(`<text x="10" y="${y + 14}" font-size="11" fill="#555">${esc(machine)}</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 24}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${rows.join('\n')}\n</svg>\n`;

@@ -145,7 +145,7 @@ export async function coldStartBench(log: (l: string) => void = console.log): Pr
         first: m((x) => x.routed.first), warm: m((x) => x.routed.warm), first_proxied: m((x) => x.proxied.first),
         warm_proxied: m((x) => x.proxied.warm), kv_read: m((x) => x.kv),
       });
-      log(`  cold start at ${String(n).padStart(5)} routes${n === 10000 ? ' + 10,000 bindings + 5,000 users' : ''}: ${result.cold_start_ms[String(n)]} ms of the worker's own time before it routes (first request ${p.first} ms − warm ${p.warm} ms − KV reads ${p.kv_read} ms); proxied, end to end: ${result.cold_start_proxied_ms[String(n)]} ms (${p.first_proxied} − ${p.warm_proxied} − ${p.kv_read}); median of ${SAMPLES} fresh processes each`);
+      log(`  cold start at ${String(n).padStart(5)} routes${n === 10000 ? ' + 10,000 bindings + 5,000 users' : ''}: ${result.cold_start_ms[String(n)]} ms of the worker's own time before it routes (first request ${p.first} ms − warm ${p.warm} ms − KV reads ${p.kv_read} ms); a proxied request: ${result.cold_start_proxied_ms[String(n)]} ms (${p.first_proxied} − ${p.warm_proxied} − ${p.kv_read}); median of ${SAMPLES} fresh processes each`);
     }
     const b = result.snapshot_bytes;
     log(`  snapshot at 10,000 routes: ${(b.stored / 1e6).toFixed(2)} MB stored (head ${(b.head / 1e3).toFixed(0)} kB, of it the header ${(b.header / 1e3).toFixed(0)} kB), ${(b.transferred_gzip / 1e6).toFixed(2)} MB gzipped in transfer`);

@@ -1,7 +1,8 @@
 /**
  * Route matching and snapshot compilation at 10, 1,000 and 10,000 resources: ks-edge's RouteTable against Hono's
  * routers and itty-router, on the same routes and the same request paths (hits of every kind and misses).
- * "compile" for ks-edge is what a cold isolate pays: JSON.parse + valibot validation + building the table.
+ * "compile" for ks-edge is JSON.parse + valibot validation + the route index of a whole snapshot in memory (the
+ * layout-1 path; a cold isolate reading layout 2 does far less: `npm run bench:cold`).
  */
 import * as v from 'valibot';
 import { LinearRouter } from 'hono/router/linear-router';
