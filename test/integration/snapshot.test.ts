@@ -31,6 +31,16 @@ async function eventually<T>(probe: () => Promise<T>, ok: (t: T) => boolean, ms 
   }
 }
 
+/** Points the host at a snapshot by hand, as a broken or foreign exporter might. */
+const pointTo = (kv: { put(key: string, value: string): Promise<unknown> }, hash: string, cluster = 'host') =>
+  kv.put('pointer/host', JSON.stringify({ snapshot: hash, generatedAt: new Date().toISOString(), cluster, counts: {} }));
+
+/** A compiled ReverseProxy route written out by hand (`available` may be made wrong on purpose). */
+const rawRoute = (name: string, origin: string, available: unknown = true) => ({
+  name, available, policy: { allowAnonymous: false, timeoutMs: 30000 }, upstream: { origin }, matchers: [{ path: `/proxy/${name}/*`, method: '*' }],
+  directives: { headerUp: [], headerDown: [], rewrite: [], replace: [], pathRegexp: [], authProxy: false, wrapTransport: false, rejectForwardingRedirects: false },
+});
+
 describe('snapshot loading', () => {
   it('a warm isolate makes no KV read per request', async () => {
     up = await startUpstream();
@@ -66,7 +76,7 @@ describe('snapshot loading', () => {
     const garbage = '{"schemaVersion": 99}';
     const hash = createHash('sha256').update(garbage).digest('hex');
     await kv.put(`snapshot/${hash}`, garbage);
-    await kv.put('pointer/host', JSON.stringify({ snapshot: hash, generatedAt: new Date().toISOString(), cluster: 'x', counts: {} }));
+    await pointTo(kv, hash, 'x');
     const s = await eventually(() => status(gw!), (st) => st.lastError !== null);
     expect(s.lastError).toContain(`snapshot ${hash} is invalid`);
     expect((await gw.fetch('/proxy/p/x')).status).toBe(200);
@@ -90,7 +100,7 @@ describe('snapshot loading', () => {
     expect((await eventually(() => gw!.fetch('/proxy/p/x'), (r) => r.status === 200)).status).toBe(200);
     const forged = createHash('sha256').update('something else').digest('hex');
     await kv.put(`snapshot/${forged}`, text);
-    await kv.put('pointer/host', JSON.stringify({ snapshot: forged, generatedAt: new Date().toISOString(), cluster: 'x', counts: {} }));
+    await pointTo(kv, forged, 'x');
     const s = await eventually(() => status(gw!), (st) => st.lastError !== null);
     expect(s.lastError).toContain('does not match its hash');
     expect((await gw.fetch('/proxy/q/x')).status).toBe(404);
@@ -104,7 +114,7 @@ describe('snapshot loading', () => {
     const bad = JSON.stringify({ schemaVersion: 1, cluster: 'host', apiServices: [{ group: 'g.io', version: 'v1' }], reverseProxies: [], bundles: [], resources: [] });
     const hash = createHash('sha256').update(bad).digest('hex');
     await kv.put(`snapshot/${hash}`, bad);
-    await kv.put('pointer/host', JSON.stringify({ snapshot: hash, generatedAt: new Date().toISOString(), cluster: 'host', counts: {} }));
+    await pointTo(kv, hash);
     await gw.fetch('/_gateway/healthz');
     const s = await eventually(() => status(gw!), (st) => st.lastError !== null);
     expect(s.lastError).toContain(`snapshot ${hash} is invalid`);
@@ -130,11 +140,10 @@ describe('snapshot loading', () => {
     up = await startUpstream();
     gw = await startGateway({ manifests: '', empty: true, vars: { SNAPSHOT_REFRESH_SECONDS: '3600' } });
     const kv = await gw.mf.getKVNamespace('KV');
-    const route = { name: 'old', available: true, policy: { allowAnonymous: false, timeoutMs: 30000 }, upstream: { origin: up.origin }, matchers: [{ path: '/proxy/old/*', method: '*' }], directives: { headerUp: [], headerDown: [], rewrite: [], replace: [], pathRegexp: [], authProxy: false, wrapTransport: false, rejectForwardingRedirects: false } };
-    const text = JSON.stringify({ schemaVersion: 1, cluster: 'host', apiServices: [], reverseProxies: [route], bundles: [], resources: [] });
+    const text = JSON.stringify({ schemaVersion: 1, cluster: 'host', apiServices: [], reverseProxies: [rawRoute('old', up.origin)], bundles: [], resources: [] });
     const hash = createHash('sha256').update(text).digest('hex');
     await kv.put(`snapshot/${hash}`, text);
-    await kv.put('pointer/host', JSON.stringify({ snapshot: hash, generatedAt: new Date().toISOString(), cluster: 'host', counts: {} }));
+    await pointTo(kv, hash);
     expect((await gw.fetch('/proxy/old/x')).status).toBe(200);
     expect(up.seen.map((r) => r.url)).toEqual(['/proxy/old/x']);
   });
@@ -163,14 +172,13 @@ describe('snapshot loading', () => {
 
   const badRoute = (origin: string) => encodeSnapshot({
     schemaVersion: 1, cluster: 'host', apiServices: [], bundles: [], resources: [],
-    reverseProxies: [{ name: 'bad', available: 'yes', policy: { allowAnonymous: false, timeoutMs: 30000 }, upstream: { origin }, matchers: [{ path: '/proxy/bad/*', method: '*' }],
-      directives: { headerUp: [], headerDown: [], rewrite: [], replace: [], pathRegexp: [], authProxy: false, wrapTransport: false, rejectForwardingRedirects: false } } as never],
+    reverseProxies: [rawRoute('bad', origin, 'yes') as never],
   });
   const putSnapshot = async (g: Gateway, stored: ReturnType<typeof encodeSnapshot>) => {
     const kv = await g.mf.getKVNamespace('KV');
     await kv.put(`snapshot-body/${stored.hash}`, stored.body.toString());
     await kv.put(`snapshot/${stored.hash}`, stored.head.toString());
-    await kv.put('pointer/host', JSON.stringify({ snapshot: stored.hash, generatedAt: new Date().toISOString(), cluster: 'host', counts: {} }));
+    await pointTo(kv, stored.hash);
   };
 
   it('a cold isolate uses a chunk once it matches its hash, checks its schema after the answer, and drops a snapshot that fails', async () => {

@@ -111,6 +111,16 @@ describe('route keys', () => {
     }
   });
 
+  it('keeps buckets only for route keys the snapshot has: paths clients make up do not grow the table', async () => {
+    const s: Snapshot = { schemaVersion: 1, cluster: 'host', apiServices: [], bundles: [], resources: [], reverseProxies: [rp('a', [['/proxy/a/*', '*']]), rp('root', [['/*', '*']])] };
+    const e = encodeSnapshot(s);
+    const { table } = await open(e.head, e.body, e.hash);
+    for (let i = 0; i < 1000; i++) expect((await loaded(() => table.matchReverseProxy(`/x${i}/y${i}/z`, 'GET')))!.route.name).toBe('root');
+    expect((await loaded(() => table.matchReverseProxy('/proxy/a/z', 'GET')))!.route.name).toBe('a');
+    // The bound under test is internal: one bucket per key the snapshot has (`/proxy/a` and the short prefixes).
+    expect((table as unknown as { buckets: Map<string, unknown> }).buckets.size).toBe(2);
+  });
+
   it('key a path by its first two segments, and a prefix by its two whole segments or as short', () => {
     expect(routeKey('/proxy/ext/x/y')).toBe('/proxy/ext');
     expect(routeKey('/proxy/ext/')).toBe('/proxy/ext');

@@ -8,6 +8,8 @@ import { circuitStats, knownCircuits } from '../limits/circuits';
 import { routeId } from '../limits/route-guard';
 import { limitStats } from '../limits/rate-limit';
 import { pointerKey, type Snapshot } from '../model/snapshot';
+import type { RouteTable } from '../route-table';
+import { loaded } from '../snapshot/lazy-part';
 import { redactUrl } from '../redact';
 import { fleet, hostCluster } from '../fleet/fleet';
 
@@ -108,9 +110,14 @@ async function clusterStates(env: AppEnv['Bindings'], ctx: { waitUntil(p: Promis
       snapshot: pointer?.snapshot ?? null, generatedAt: pointer?.generatedAt ?? null,
       ageSeconds: Number.isNaN(generated) ? null : Math.round((Date.now() - generated) / 1000),
       counts: pointer?.counts ?? {}, lastError: store?.state.lastError ?? null,
-      resources: (await store?.state.table?.snapshot())?.resources ?? [],
+      resources: await resourcesOf(store?.state.table),
     };
   }));
+}
+
+/** A cluster's resource reports: that part alone, not the whole snapshot. */
+function resourcesOf(table: RouteTable | undefined) {
+  return table ? loaded(() => table.parts.resources.all()) : [];
 }
 
 /** Each resource with what an operator looks for next to it: its upstream (credentials redacted), health, circuit. */
