@@ -11,6 +11,7 @@ import { formatSummary } from './exporter/report';
 import { runExport } from './exporter/run';
 import { directorySource } from './exporter/sources/directory';
 import type { KvTarget } from './exporter/targets/kv-target';
+import { reviewSettings } from '../worker/auth/review-settings';
 import { CLUSTER_NAME, DEFAULT_CLUSTER, type ResourceReport } from '../worker/model/snapshot';
 
 export const DEFAULT_EXTENSIONS_DIR = 'config/examples';
@@ -56,6 +57,9 @@ export async function prepareLocalGateway(env: NodeJS.ProcessEnv, target: KvTarg
     CLUSTER_ORIGIN: clusterOrigin,
     CORE_ORIGIN: env.CORE_ORIGIN,
     SNAPSHOT_REFRESH_SECONDS: env.SNAPSHOT_REFRESH_SECONDS,
+    TOKEN_REVIEW: env.TOKEN_REVIEW,
+    TOKEN_REVIEW_SECONDS: env.TOKEN_REVIEW_SECONDS,
+    TOKEN_REVIEW_TIMEOUT_MS: env.TOKEN_REVIEW_TIMEOUT_MS,
     // Locally, no key means "authentication off", said explicitly (a deployment without a key fails closed).
     AUTH: env.AUTH || (env.JWT_SECRET || env.JWKS_URL ? undefined : 'none'),
   };
@@ -100,7 +104,16 @@ export async function announce(local: LocalGateway, secret: boolean): Promise<vo
   lines.push(secret
     ? '  Tokens: JWT_SECRET=… npm run -s token -- demo  (demo may read the demo extension; guest is refused with 403; see README)'
     : '  Authentication is off (no JWT_SECRET): every caller is anonymous. Set JWT_SECRET to try tokens and authorization.');
+  if (secret) lines.push(`  ${tokenReviewLine(local.vars)}`);
   console.log(lines.join('\n'));
+}
+
+/** What start-up says of token review: on against which core, or off and why (docs/… Authentication). */
+export function tokenReviewLine(vars: Record<string, string>): string {
+  const s = reviewSettings(vars);
+  if ('error' in s) return `Token review is misconfigured: ${s.error}`;
+  if (s.mode === 'off') return `Token review is off (${s.why}).`;
+  return `Token review: ${s.mode}; ${s.origin} confirms each token every ${s.ttlMs / 1000} s (timeout ${s.timeoutMs} ms).`;
 }
 
 /** `member1=DIR1,member2=DIR2` → pairs; a malformed entry is an error naming it. */

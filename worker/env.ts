@@ -24,6 +24,12 @@ export interface Env {
   CORE_ORIGIN?: string;
   /** The cluster whose snapshot serves unprefixed paths (default `host`); others are members, under `/clusters/{c}/`. */
   HOST_CLUSTER?: string;
+  /** `on` (default with CORE_ORIGIN): ks-apiserver reviews tokens, fail closed; `stale-ok`; `off`. */
+  TOKEN_REVIEW?: string;
+  /** How long a passed token review stands (default 30). */
+  TOKEN_REVIEW_SECONDS?: string;
+  /** How long a review may take before the request is refused with 503 (default 3000). */
+  TOKEN_REVIEW_TIMEOUT_MS?: string;
   /** How often a warm isolate looks at each cluster's pointer (default 10). */
   SNAPSHOT_REFRESH_SECONDS?: string;
   /** Durable Objects counting `ks-edge.io/rate-limit` across isolates (worker/limits/rate-limiter.ts). */
@@ -43,6 +49,8 @@ export interface AppEnv {
     /** The table of the current snapshot; undefined before any snapshot was published. */
     table: RouteTable | undefined;
     identity: Identity;
+    /** The verified token of this request, for its review; undefined without one. */
+    credential: { token: string; exp: number } | undefined;
     /** From CF-Connecting-IP, which Cloudflare sets and clients cannot forge at the edge. */
     clientIp: string | undefined;
     /** The request URL, parsed once; for `/clusters/{c}/…` of a cluster the edge serves, without that prefix. */

@@ -22,6 +22,7 @@ import { pinned, SERVER_CPU, startCaddy, startFloors, startNginxProxy, startUpst
 import { authzBench, syntheticIam } from './authz';
 import { coldStartBench } from './cold-start';
 import { fleetBench } from './fleet';
+import { tokenReviewBench } from './token-review';
 import { freePort } from './workerd-probe';
 import { routingBench, SIZES } from './routing';
 import { renderChart } from './chart';
@@ -180,6 +181,7 @@ async function main() {
     const routing = await routingBench({ budgetMs: 300, log: say });
     const authz = await authzBench(say);
     const fleet = await fleetBench(say);
+    const review = await tokenReviewBench(say);
     say('cold isolates and memory:');
     const cold = await coldStartBench(say);
     const ours = routing.filter((r) => r.name === 'ks-edge RouteTable');
@@ -203,6 +205,8 @@ async function main() {
       fleet_heap_with_10_members_mib: fleet.heap_with_10_members_mib,
       fleet_warm_member_ms: fleet.warm_member_ms,
       fleet_warm_host_ms: fleet.warm_host_ms,
+      token_review_first_use_added_ms: review.first_use_added_ms,
+      token_review_warm_reviews_per_request: review.warm_reviews / review.warm_requests,
       authz_decision_ns: authz.decision_ns,
       authz_cold_load_ms: authz.cold_load_ms,
       match_ns: Object.fromEntries(SIZES.map((n) => [String(n), Math.round(ours.find((r) => r.size === n)!.match_ns)])),
@@ -218,6 +222,8 @@ async function main() {
       ['compile 10,000 ≤ 100 ms', result.compile_ms['10000']! <= 100, `${result.compile_ms['10000']} ms`],
       ['zero KV reads per request (warm)', result.kv_reads_per_request === 0,
         `${readsAfter.onPath - readsBefore.onPath} on a request's path in ${gatewayRequests} requests (${readsAfter.background - readsBefore.background} background looks at \`current\`, every ${10} s)`],
+      ['token review: no review round trip on a warm request (#20)', result.token_review_warm_reviews_per_request === 0,
+        `${review.warm_reviews} reviews in ${review.warm_requests} warm requests; first use of a token +${review.first_use_added_ms} ms (core on loopback)`],
       ['bundle ≤ 100 KiB gzipped', result.bundle_gzip_bytes <= 100 * 1024, `${(result.bundle_gzip_bytes / 1024).toFixed(1)} KiB`],
       ['authorization costs ≤ 5% of throughput', result.authz_throughput_ratio >= 0.95, `${result.authz_throughput_ratio} × the same gateway with AUTHZ=none (median of 7 back-to-back pairs)`],
       ['authorization decision (50 of 10,000 bindings) ≤ 2 µs median', result.authz_decision_ns <= 2000, `${result.authz_decision_ns} ns`],

@@ -27,7 +27,7 @@ afterAll(async () => {
   await up?.close();
 });
 
-const routed = goldenCases().filter((c) => c.edge !== 'not-an-extension-route' && c.viaToken !== false);
+const routed = [...goldenCases(), ...goldenCases('two-readings.jsonl')].filter((c) => c.edge !== 'not-an-extension-route' && c.viaToken !== false);
 const label = (c: GoldenCase) => `${c.edge} ${c.input.user ?? '(anonymous)'} ${c.input.method} ${c.input.path} → ${c.kubesphere.status}`;
 
 describe('the golden set through the worker', () => {

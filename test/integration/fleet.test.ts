@@ -8,6 +8,7 @@ import { kubeSource } from '../../scripts/exporter/sources/kube';
 import { apiService, reverseProxy, startGateway, yamlDoc, type Gateway } from '../support/gateway';
 import { apply, kubesphereCrds, startKube, type Kube } from '../support/kube';
 import { hs256, JWT_SECRET } from '../support/tokens';
+import { standingUserinfo } from '../support/ks-core';
 import { startUpstream, type Upstream } from '../support/upstream';
 
 const IAM = 'iam.kubesphere.io/v1beta1';
@@ -29,6 +30,7 @@ let gw: Gateway;
 
 beforeAll(async () => {
   [up, core] = await Promise.all([startUpstream(), startUpstream()]);
+  core.routes.set('/oauth/userinfo', standingUserinfo);
   const clusterOrigin = `${up.origin}/{cluster}/{name}`;
   gw = await startGateway({
     manifests: extension + user('ann') + user('bob') + iam('User', 'carl', { spec: { email: 'carl@x.io' }, status: { state: 'Disabled' } })
@@ -62,6 +64,8 @@ describe('members are served from their own snapshots', () => {
     expect(lastUrl()).toBe('/member2/app/proxy/app/x');
     expect((await as('ann', '/proxy/app/x')).status).toBe(200);
     expect(lastUrl()).toBe('/host/app/proxy/app/x');
+    // Tokens for member paths too are reviewed by the host's core (CORE_ORIGIN).
+    expect(core.seen.filter((r) => r.url === '/oauth/userinfo').length).toBeGreaterThan(0);
   });
 
   it('the legacy /kapis/clusters/{c}/ form reaches the member\'s APIService', async () => {

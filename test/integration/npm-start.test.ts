@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hs256, JWT_SECRET } from '../support/tokens';
 import { launch, type Launched } from '../support/launch';
+import { standingUserinfo } from '../support/ks-core';
 import { startUpstream, type Upstream } from '../support/upstream';
 
 for (const command of ['start', 'run serve'] as const) describe(`npm ${command}`, () => {
@@ -38,6 +39,8 @@ for (const command of ['start', 'run serve'] as const) describe(`npm ${command}`
       for (const kind of ['bundle', 'API', 'proxy', 'status']) expect(tail).toMatch(new RegExp(`^  ${kind}\\s`, 'm'));
       expect(tail).toContain(`${base}/_gateway/`);
       expect(tail).toContain('npm run -s token -- demo');
+      // No CORE_ORIGIN locally: start-up says token review is off, and why.
+      expect(tail).toContain('Token review is off (no CORE_ORIGIN');
       expect((await fetch(tail.match(/curl -i (http\S+\/dist\/\S+)/)![1]!)).status).toBe(200);
     });
 
@@ -98,6 +101,7 @@ describe('npm start with every variable of the contract', () => {
 
   beforeAll(async () => {
     core = await startUpstream();
+    core.routes.set('/oauth/userinfo', standingUserinfo);
     extension = await startUpstream();
     dir = await mkdtemp(join(tmpdir(), 'ks-edge-contract-'));
     await writeFile(join(dir, 'rp.yaml'), JSON.stringify({

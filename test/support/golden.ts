@@ -16,10 +16,16 @@ export interface GoldenCase {
   edge: 'same' | 'stricter-ok' | 'not-an-extension-route';
   route?: string;
   viaToken?: boolean;
+  derivedFrom?: string;
 }
 
-export const goldenCases = (): GoldenCase[] =>
-  readFileSync(`${GOLDEN}/cases.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as GoldenCase);
+/**
+ * `cases.jsonl`: decisions KubeSphere's own code made. `two-readings.jsonl`: decisions derived by reading its source
+ * (each case says where from) for KubeSphere's second reading of a request, both the directions where it is
+ * narrower (the edge must refuse) and wider (the edge may refuse).
+ */
+export const goldenCases = (file: 'cases.jsonl' | 'two-readings.jsonl' = 'cases.jsonl'): GoldenCase[] =>
+  readFileSync(`${GOLDEN}/${file}`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as GoldenCase);
 
 export async function goldenTable() {
   const { objects } = await readManifestFolder(`${GOLDEN}/objects`);

@@ -49,3 +49,17 @@ describe('stricter where KubeSphere relies on a quirk, never looser', () => {
     expect(verdictOf(c).allowed).toBe(false);
   });
 });
+
+describe('two readings: KubeSphere narrower is refused, KubeSphere wider may stay refused', () => {
+  const derived = goldenCases('two-readings.jsonl');
+  it('has cases in both directions', () => {
+    expect(derived.filter((c) => c.edge === 'same' && !c.kubesphere.allowed).length).toBeGreaterThanOrEqual(3);
+    expect(derived.filter((c) => c.edge === 'stricter-ok' && c.kubesphere.allowed).length).toBeGreaterThanOrEqual(1);
+  });
+  it.each(derived.map((c) => [label(c), c] as const))('%s', (_l, c) => {
+    const v = verdictOf(c);
+    if (c.edge === 'stricter-ok') return expect(v.allowed).toBe(false);
+    expect(v.allowed).toBe(c.kubesphere.allowed);
+    if (!v.allowed && 'ri' in v) expect(forbiddenMessage(v.ri, subjectOf(c).user, v.errors)).toBe(c.kubesphere.message);
+  });
+});

@@ -8,7 +8,7 @@ import { parseRego, RegoUnsupported } from '../../scripts/exporter/authz/rego-pa
 import { authorizeRequest } from '../../worker/authz/guard';
 import { AuthzTable } from '../../worker/authz/rbac';
 import { regoAllows } from '../../worker/authz/rego';
-import { requestInfo } from '../../worker/authz/request-info';
+import { requestInfo, requestReadings } from '../../worker/authz/request-info';
 import { nonResourceURLMatches, resourceMatches, resourceNameMatches, verbMatches } from '../../worker/authz/rules';
 
 const AUTHENTICATED_REGO = `package authz
@@ -170,8 +170,33 @@ describe('RequestInfo', () => {
     expect(requestInfo('GET', '/kapis/g/v1/things', '?labelSelector=a%20in%20(x,y)&fieldSelector=metadata.name%3Dw1').name).toBe('w1');
     expect(requestInfo('GET', '/kapis/g/v1/things', '?labelSelector=!!x&fieldSelector=metadata.name%3Dw1').name).toBe('');
   });
-  it('the workspace label-selector quirk is not followed (it widens access)', () => {
-    expect(requestInfo('GET', '/kapis/g/v1/things', '?watch=true&labelSelector=kubesphere.io/workspace%3Dws1')).toMatchObject({ workspace: '', scope: 'Cluster' });
+  it("the workspace label selector of a watch is KubeSphere's second reading, never the edge's own", () => {
+    const q = '?watch=true&labelSelector=kubesphere.io/workspace%3Dws1';
+    expect(requestInfo('GET', '/kapis/g/v1/things', q)).toMatchObject({ workspace: '', scope: 'Cluster' });
+    expect(requestInfo('GET', '/kapis/g/v1/namespaces/n1/things', q, 'kubesphere')).toMatchObject({ workspace: 'ws1', namespace: 'n1', scope: 'Workspace' });
+    const readings = requestReadings('GET', '/kapis/g/v1/namespaces/n1/things', q);
+    expect(readings.map((r) => r.scope)).toEqual(['Namespace', 'Workspace']);
+    // The /watch/ path form too; a list is not a watch; the first labelSelector value counts, as Go's Query().Get.
+    expect(requestReadings('GET', '/kapis/g/v1/watch/namespaces/n1/things', '?labelSelector=kubesphere.io/workspace%3Dws2')[1]).toMatchObject({ verb: 'watch', workspace: 'ws2' });
+    expect(requestReadings('GET', '/kapis/g/v1/namespaces/n1/things', '?labelSelector=kubesphere.io/workspace%3Dws2')).toHaveLength(1);
+    expect(requestReadings('GET', '/kapis/g/v1/things', '?watch=1&labelSelector=app%3Dx&labelSelector=kubesphere.io/workspace%3Dws2')).toHaveLength(1);
+    // The rest of the selector is the workspace, as KubeSphere's TrimPrefix leaves it.
+    expect(requestInfo('GET', '/kapis/g/v1/things', '?watch=1&labelSelector=kubesphere.io/workspace%3Dws1,app%3Dx', 'kubesphere').workspace).toBe('ws1,app=x');
+  });
+  it('of several metadata.name terms KubeSphere names the first, the edge none: both readings are decided', () => {
+    const q = '?fieldSelector=metadata.name%3Dw1,metadata.name%3Dw2';
+    expect(requestReadings('GET', '/kapis/g/v1/things', q).map((r) => r.name)).toEqual(['', 'w1']);
+    expect(requestReadings('GET', '/kapis/g/v1/things', '?fieldSelector=metadata.name%3Dw1').map((r) => r.name)).toEqual(['w1']);
+  });
+  it('a Rego policy that KubeSphere\'s reading fails refuses, though the edge\'s own reading passes', () => {
+    // allow unless the object is named w1: the edge's reading names none, KubeSphere's names w1.
+    const rego = 'package authz\ndefault allow = false\nallow {\n  input.Name != "w1"\n}';
+    const table = new AuthzTable(compileAuthz([
+      doc('GlobalRole', 'not-w1', { rules: [] }, { annotations: { 'iam.kubesphere.io/rego-override': rego } }),
+      bind('GlobalRoleBinding', 'b', 'GlobalRole', 'not-w1', userSubject('alice')),
+    ]).data);
+    expect(authorizeRequest(table, 'GET', '/kapis/g/v1/things', '?fieldSelector=metadata.name%3Dw2,metadata.name%3Dw1', 'alice', ['system:authenticated']).allowed).toBe(true);
+    expect(authorizeRequest(table, 'GET', '/kapis/g/v1/things', '?fieldSelector=metadata.name%3Dw1,metadata.name%3Dw2', 'alice', ['system:authenticated']).allowed).toBe(false);
   });
   it('global resources, workspace scope of global resources, and cluster prefixes', () => {
     expect(requestInfo('GET', '/kapis/iam.kubesphere.io/v1beta1/users', '').scope).toBe('Global');

@@ -88,3 +88,40 @@ describe('the upstream request', () => {
       expect(upstreamView(sent).startsWith(expectedUnder)).toBe(true);
     }), runs));
 });
+
+/** The bytes an escaped path decodes to, read as UTF-8 as a query parser reads them back. */
+const decodedPath = (p: string) => {
+  const bytes: number[] = [];
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '%' && /^[0-9a-fA-F]{2}$/.test(p.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(p.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(...new TextEncoder().encode(p[i]!));
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+};
+
+describe('{path} in a query', () => {
+  it('is the decoded path, one parameter, never a fragment or another parameter (as Caddy builds it)', () => fc.assert(fc.property(
+    fc.constantFrom(...BASES), rawPath, (base, path) => {
+      const p = plan({ stripPathPrefix: '/proxy/app', rewrite: ['* /search?q={path}&x=1'] }, base, path, 'a=1', '');
+      if (!p || !('send' in p.result)) return;
+      const sent = p.result.send.url;
+      expect(sent).not.toContain('#');
+      const params = new URLSearchParams(sent.slice(sent.indexOf('?') + 1));
+      expect([...params.keys()]).toEqual(['q', 'x']);
+      const { pathname } = p.url;
+      const stripped = pathname.startsWith('/proxy/app') ? pathname.slice('/proxy/app'.length) : pathname;
+      expect(params.get('q')).toBe(decodedPath(stripped));
+      expect(params.get('x')).toBe('1');
+      expect(new URL(sent).origin).toBe(new URL(base).origin);
+    }), runs));
+
+  it('decodes %23, %20, %2F and UTF-8 once', () => {
+    for (const [path, q] of [['/proxy/app/a%23frag', '/a#frag'], ['/proxy/app/a%20b', '/a b'], ['/proxy/app/a%2Fb', '/a/b'], ['/proxy/app/%C3%A4', '/ä'], ['/proxy/app/a%25', '/a%']]) {
+      const p = plan({ stripPathPrefix: '/proxy/app', rewrite: ['* /search?q={path}&x=1'] }, BASES[0]!, path!, '', '');
+      if (!p || !('send' in p.result)) throw new Error(`no plan for ${path}`);
+      expect(new URL(p.result.send.url).searchParams.get('q')).toBe(q);
+    }
+  });
+});

@@ -12,7 +12,8 @@ import type { RouteTable } from '../route-table';
 import { readOrLoad } from '../snapshot/lazy-part';
 import { ANONYMOUS, authMode, authzMode, type Identity } from './identity';
 import { bearerToken } from './token';
-import { keyConfigProblem, TokenError, verifyToken } from './verify';
+import { reviewSettings } from './review-settings';
+import { keyConfigProblem, TokenError, verifyToken, type Verified } from './verify';
 
 /** Settings that cannot work: the 500 every request gets (fail closed), saying which setting and why. */
 export function authConfigMissing(env: AppEnv['Bindings']): Response | undefined {
@@ -23,6 +24,8 @@ export function authConfigMissing(env: AppEnv['Bindings']): Response | undefined
   if (mode === 'off') return undefined;
   const problem = keyProblemOf(env);
   if (problem) return configError(`ks-edge authentication is misconfigured: ${problem}`);
+  const review = reviewSettings(env);
+  if ('error' in review) return configError(`ks-edge token review is misconfigured: ${review.error}`);
   if (authzMode(env) === 'misconfigured') return configError(`ks-edge authorization is misconfigured: AUTHZ must be "kubesphere" or "none", got ${JSON.stringify(env.AUTHZ)}`);
   return undefined;
 }
@@ -42,9 +45,9 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const bearer = authMode(c.env) === 'jwt' ? bearerToken(c.req.raw.headers) : undefined;
   if (bearer && 'malformed' in bearer) return unauthorized(bearer.malformed);
   if (bearer) {
-    let identity: Identity;
+    let verified: Verified;
     try {
-      identity = await verifyToken(bearer.token, c.env);
+      verified = await verifyToken(bearer.token, c.env);
     } catch (e) {
       if (!(e instanceof TokenError)) throw e;
       return unauthorized(e.message);
@@ -52,10 +55,14 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     // The host's users decide, for member paths too: KubeSphere's host authenticates a request before it proxies
     // it to a member, so a deleted or disabled user reaches no cluster.
     const table = c.get('isHost') ? c.get('table') : fleet.host(c.env).state.table;
+    const { identity } = verified;
     const refused = readOrLoad(() => userRefused(table, identity));
     const gone = refused instanceof Promise ? await refused : refused;
     if (gone) return unauthorized(gone);
     c.set('identity', identity);
+    // Reviewed by ks-apiserver where the edge acts on it (auth/review-gate.ts), not here: public routes and the
+    // core's own paths need no review.
+    c.set('credential', { token: bearer.token, exp: verified.exp });
   }
   await next();
 };

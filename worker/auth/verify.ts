@@ -16,7 +16,7 @@ export class TokenError extends Error {}
 export const VERIFIED_MAX = 10_000;
 const VERIFIED_TTL_MS = 60_000;
 export const MIN_SECRET_BYTES = 32;
-const verified = new Map<string, { identity: Identity; until: number; nbf: number; key: string }>();
+const verified = new Map<string, { verified: Verified; until: number; nbf: number; key: string }>();
 const jwksByUrl = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 const hmacKeys = new Map<string, Promise<CryptoKey>>();
 
@@ -54,9 +54,12 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 /** What a cached verification was made with: changed keys or claim checks invalidate it. */
 const verifierOf = (env: Env) => [env.JWT_SECRET, env.JWKS_URL, env.JWT_ISSUER, env.JWT_AUDIENCE].map((x) => x ?? '').join('\n');
 
-export async function verifyToken(token: string, env: Env, now = Date.now()): Promise<Identity> {
+/** A verified token: who it is, and when it expires (ms), which bounds every verdict about it. */
+export interface Verified { identity: Identity; exp: number }
+
+export async function verifyToken(token: string, env: Env, now = Date.now()): Promise<Verified> {
   const hit = verified.get(token);
-  if (hit && hit.until > now && hit.nbf <= now && hit.key === verifierOf(env)) return hit.identity;
+  if (hit && hit.until > now && hit.nbf <= now && hit.key === verifierOf(env)) return hit.verified;
   if (hit) verified.delete(token);
 
   let alg: string | undefined;
@@ -87,15 +90,14 @@ export async function verifyToken(token: string, env: Env, now = Date.now()): Pr
   if (!user) throw new TokenError('token names no user (no "username" or "sub" claim)');
   // The user travels in X-Remote-User: a name no header can carry is refused, not a 500 later.
   if (/[^\x20-\x7e\xa0-\xff]/.test(user)) throw new TokenError('token names a user that cannot be carried in a header');
-  const identity = authenticated(user, payload.sub);
-  remember(token, identity, payload, env, now);
-  return identity;
+  const result: Verified = { identity: authenticated(user, payload.sub), exp: (payload.exp as number) * 1000 };
+  remember(token, result, payload, env, now);
+  return result;
 }
 
-function remember(token: string, identity: Identity, payload: JWTPayload, env: Env, now: number): void {
-  const exp = (payload.exp as number) * 1000;
+function remember(token: string, result: Verified, payload: JWTPayload, env: Env, now: number): void {
   if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-  verified.set(token, { identity, until: Math.min(exp, now + VERIFIED_TTL_MS), nbf: typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0, key: verifierOf(env) });
+  verified.set(token, { verified: result, until: Math.min(result.exp, now + VERIFIED_TTL_MS), nbf: typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0, key: verifierOf(env) });
 }
 
 function describe(e: unknown): string {

@@ -5,20 +5,22 @@
  * - AUTH=none: nobody to authorize; AUTHZ=none: authenticated users pass, anonymous callers get 401;
  * - otherwise KubeSphere decides: RequestInfo, the always-allowed paths, then RBAC over the snapshot's data.
  *
- * The decision is made on the decoded path, as ks-apiserver's. When the path holds an encoded `/` or `\`, the
+ * Where KubeSphere's rules give a request a second reading (the workspace label selector of a watch), both readings
+ * must allow (request-info.ts). The decision is made on the decoded path, as ks-apiserver's. When the path holds an encoded `/` or `\`, the
  * edge also decides on the path as an upstream that keeps them would see it, and both must allow: routing went
  * by the encoded form, so authorization must not read a different path than the route that will serve it.
  */
 import type { Context } from 'hono';
 import { authzMode, type Identity } from '../auth/identity';
 import { unauthorized } from '../auth/middleware';
+import { reviewGate } from '../auth/review-gate';
 import type { AppEnv } from '../env';
 import { forbidden, forbiddenMessage, requestInfoFailed } from './forbidden';
 import { alwaysAllowed } from './always-allowed';
 import { routingPath } from '../route-table';
 import { readOrLoad } from '../snapshot/lazy-part';
 import type { AuthzTable, Decision } from './rbac';
-import { decodeBytes, requestInfo, RequestInfoError, type RequestInfo } from './request-info';
+import { decodeBytes, requestReadings, RequestInfoError, type RequestInfo } from './request-info';
 
 const NO_DATA = 'no authorization data is published in the routing snapshot (run the exporter with IAM read access)';
 
@@ -27,6 +29,16 @@ const NO_DATA = 'no authorization data is published in the routing snapshot (run
  * authorization data the decision reads is being loaded.
  */
 export function authorize(c: Context<AppEnv>, allowAnonymous: boolean): Response | undefined | Promise<Response | undefined> {
+  // Authentication is finished first: ks-apiserver must still stand behind the token (public routes need none).
+  if (!allowAnonymous) {
+    const reviewed = reviewGate(c);
+    if (reviewed instanceof Promise) return reviewed.then((refused) => refused ?? decideFor(c, false));
+    if (reviewed) return reviewed;
+  }
+  return decideFor(c, allowAnonymous);
+}
+
+function decideFor(c: Context<AppEnv>, allowAnonymous: boolean): Response | undefined | Promise<Response | undefined> {
   const url = c.get('url');
   const outcome = readOrLoad(() => authorization(c.env, c.get('table')?.authz, c.req.method, url, c.get('identity'), allowAnonymous));
   if (outcome instanceof Promise) return outcome.then((o) => answer(c, o));
@@ -78,16 +90,19 @@ export function authorizeRequest(
 ): Verdict {
   let reason = '';
   for (const path of pathViews(rawPath)) {
-    let ri: RequestInfo;
+    let readings: RequestInfo[];
     try {
-      ri = requestInfo(method, path, search);
+      readings = requestReadings(method, path, search);
     } catch (e) {
       if (!(e instanceof RequestInfoError)) throw e;
       return { allowed: false, path, error: e.message };
     }
-    const decision = decide(table, ri, user, groups);
-    if (!decision.allowed) return { allowed: false, ri, errors: decision.errors };
-    reason ||= decision.reason;
+    // The edge's reading and KubeSphere's (request-info.ts): the first that refuses answers, in its own words.
+    for (const ri of readings) {
+      const decision = decide(table, ri, user, groups);
+      if (!decision.allowed) return { allowed: false, ri, errors: decision.errors };
+      reason ||= decision.reason;
+    }
   }
   return { allowed: true, reason };
 }

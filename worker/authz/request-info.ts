@@ -4,8 +4,10 @@
  * subresource, name and scope, or a non-resource request whose verb is the raw HTTP method. It works on the
  * decoded path, as Go's `req.URL.Path` is.
  *
- * Left out on purpose: the `labelSelector=kubesphere.io/workspace=…` quirk that turns a watch into a workspace
- * request (it widens access; the golden set classes it stricter-ok).
+ * Two readings (`Reading`): the edge's own, and KubeSphere's where its rules give a request a second meaning — a
+ * watch with `labelSelector=kubesphere.io/workspace=<ws>` is also a workspace request for `<ws>` (L296-304), and
+ * of several `metadata.name` field terms the first names the object (apimachinery's `RequiresExactMatch`), where
+ * the edge names none. Authorization allows only what both readings allow (authz/guard.ts): each can narrow.
  */
 export type Scope = 'Global' | 'Cluster' | 'Workspace' | 'Namespace' | '';
 
@@ -26,6 +28,11 @@ export interface RequestInfo {
   scope: Scope;
 }
 
+/** `edge`: the reading the edge forwards by; `kubesphere`: KubeSphere's, with the quirks above. */
+export type Reading = 'edge' | 'kubesphere';
+
+const WORKSPACE_SELECTOR = 'kubesphere.io/workspace=';
+
 /** RequestInfo could not be built (`…/v1/watch`, `…/v1/proxy`): ks-apiserver answers 500. */
 export class RequestInfoError extends Error {}
 
@@ -40,8 +47,19 @@ const GLOBAL_RESOURCES = new Set([
 ]);
 const VERB_OF_METHOD: Record<string, string> = { POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
 
+/**
+ * Every reading of a request that authorization must allow: the edge's, and KubeSphere's when it differs.
+ * `path` is decoded; `search` is the raw query with or without its `?`.
+ */
+export function requestReadings(method: string, path: string, search: string): RequestInfo[] {
+  const edge = requestInfo(method, path, search, 'edge');
+  if (!edge.isResourceRequest || search === '' || search === '?') return [edge];
+  const ks = requestInfo(method, path, search, 'kubesphere');
+  return ks.name === edge.name && ks.workspace === edge.workspace && ks.scope === edge.scope ? [edge] : [edge, ks];
+}
+
 /** `path` is decoded; `search` is the raw query with or without its `?`. */
-export function requestInfo(method: string, path: string, search: string): RequestInfo {
+export function requestInfo(method: string, path: string, search: string, reading: Reading = 'edge'): RequestInfo {
   const info: RequestInfo = {
     isResourceRequest: false, isKubernetesRequest: false, path, verb: method, apiPrefix: '', apiGroup: '', apiVersion: '',
     namespace: '', workspace: '', cluster: '', resource: '', subresource: '', name: '', scope: '',
@@ -89,7 +107,8 @@ export function requestInfo(method: string, path: string, search: string): Reque
   if (parts.length >= 2) info.name = parts[1]!;
   if (parts.length >= 1) info.resource = parts[0]!;
   info.scope = scopeOf(info);
-  if (info.name === '' && info.verb === 'get') listOrWatch(info, search);
+  if (info.name === '' && info.verb === 'get') listOrWatch(info, search, reading);
+  if (reading === 'kubesphere' && info.verb === 'watch') workspaceSelector(info, search);
   if (info.name === '' && info.verb === 'delete') info.verb = 'deletecollection';
   return withKubernetesFlag(info);
 }
@@ -115,8 +134,19 @@ function scopeOf(info: RequestInfo): Scope {
   return 'Cluster';
 }
 
+/**
+ * KubeSphere's watch form `…?labelSelector=kubesphere.io/workspace=<ws>`: the first labelSelector value (Go's
+ * `Query().Get`) makes the request Workspace-scoped for the rest of the selector, whatever its path says.
+ */
+function workspaceSelector(info: RequestInfo, search: string): void {
+  const selector = parseQuery(search).get('labelSelector')?.[0];
+  if (selector === undefined || !selector.startsWith(WORKSPACE_SELECTOR)) return;
+  info.workspace = selector.slice(WORKSPACE_SELECTOR.length);
+  info.scope = 'Workspace';
+}
+
 /** A GET without a name is a list, or a watch; `fieldSelector=metadata.name=X` names the object. */
-function listOrWatch(info: RequestInfo, search: string): void {
+function listOrWatch(info: RequestInfo, search: string, reading: Reading): void {
   if (search === '' || search === '?') {
     info.verb = 'list';
     return;
@@ -128,7 +158,7 @@ function listOrWatch(info: RequestInfo, search: string): void {
   info.verb = isWatch ? 'watch' : 'list';
   if (!listOptionsDecode(query)) return;
   const selector = query.get('fieldSelector')?.[0];
-  const name = selector === undefined ? undefined : exactName(selector);
+  const name = selector === undefined ? undefined : exactName(selector, reading);
   if (name !== undefined && isValidPathSegmentName(name)) info.name = name;
 }
 
@@ -283,10 +313,13 @@ function unescapeFieldValue(v: string): string | undefined {
   return out;
 }
 
-/** The object a field selector names exactly; none when several terms name one (the edge errs toward refusing). */
-function exactName(selector: string): string | undefined {
+/**
+ * The object a field selector names exactly. Of several naming terms, KubeSphere takes the first; the edge's own
+ * reading names none (an upstream ANDs them, so neither reading alone says what is read).
+ */
+function exactName(selector: string, reading: Reading): string | undefined {
   const named = (fieldTerms(selector) ?? []).filter((x) => x.key === 'metadata.name' && (x.op === '=' || x.op === '=='));
-  return named.length === 1 ? named[0]!.value : undefined;
+  return named.length === 1 || (reading === 'kubesphere' && named.length > 1) ? named[0]!.value : undefined;
 }
 
 /** apimachinery's IsValidPathSegmentName. */

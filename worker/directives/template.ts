@@ -86,8 +86,9 @@ export function renderTemplate(template: Template, ctx: TemplateContext, where: 
 
 /**
  * A query template rendered as Caddy's `buildQueryString` does: the template is split at each literal `=` and `&`
- * into keys and values, placeholder values are query-escaped (so they can never add a parameter), `{query}` in a
- * key position is the request's query as it is, and empty keys leave no stray `&`.
+ * into keys and values, placeholder values are query-escaped (so they can never add a parameter), `{path}` is the
+ * decoded path (Caddy's `{http.request.uri.path}` is Go's `r.URL.Path`), `{query}` in a key position is the
+ * request's query as it is, and empty keys leave no stray `&`.
  */
 export function renderQuery(template: Template, ctx: TemplateContext): string {
   let out = '';
@@ -103,7 +104,7 @@ export function renderQuery(template: Template, ctx: TemplateContext): string {
   for (const part of template) {
     if (typeof part !== 'string') {
       const value = valueOf(part.placeholder, part.arg, ctx);
-      component += part.placeholder === 'query' && isKey ? value : queryEscape(value);
+      component += part.placeholder === 'query' && isKey ? value : part.placeholder === 'path' ? queryEscapeDecoded(value) : queryEscape(value);
       continue;
     }
     for (const ch of part) {
@@ -145,6 +146,32 @@ export function escapePathSegment(value: string): string {
 /** Go's url.QueryEscape: space as `+`, everything but `A-Za-z0-9-_.~` percent-encoded. */
 export function queryEscape(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+');
+}
+
+/**
+ * Go's url.QueryEscape of the bytes an escaped path decodes to (malformed escapes kept as they are): `/a%23frag`
+ * becomes `%2Fa%23frag`, which a query parser reads back as `/a#frag`, and never as a second parameter.
+ */
+export function queryEscapeDecoded(path: string): string {
+  let out = '';
+  const hex = (b: number) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  const put = (b: number) => {
+    if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x5f || b === 0x2e || b === 0x7e) out += String.fromCharCode(b);
+    else out += b === 0x20 ? '+' : hex(b);
+  };
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 0x25 && /^[0-9a-fA-F]{2}$/.test(path.slice(i + 1, i + 3))) {
+      put(parseInt(path.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c < 0x80) put(c);
+    else {
+      const cp = path.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      for (const b of new TextEncoder().encode(String.fromCodePoint(cp))) put(b);
+    }
+  }
+  return out;
 }
 
 /** Removes what would break or split a header value: CR, LF, NUL and the other control characters but tab. */

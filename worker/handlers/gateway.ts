@@ -1,6 +1,9 @@
 /** The gateway's own endpoints: `/_gateway/healthz` (liveness with a snapshot) and `/_gateway/status`. */
 import type { Handler } from 'hono';
 import { authMode, authzMode } from '../auth/identity';
+import { reviewGate } from '../auth/review-gate';
+import { reviewSettings } from '../auth/review-settings';
+import { REVIEWS_MAX, reviewsHeld, reviewStats } from '../auth/token-review';
 import { authorize } from '../authz/guard';
 import { authzCounts } from '../model/authz';
 import type { AppEnv } from '../env';
@@ -13,8 +16,10 @@ import { loaded } from '../snapshot/lazy-part';
 import { redactUrl } from '../redact';
 import { fleet, hostCluster } from '../fleet/fleet';
 
-export const healthz: Handler<AppEnv> = (c) => {
+export const healthz: Handler<AppEnv> = async (c) => {
   c.get('trace').route = { kind: 'gateway', name: 'healthz' };
+  const refused = await reviewGate(c);
+  if (refused) return refused;
   const table = c.get('table');
   if (!table) return c.json({ status: 'no snapshot', error: fleet.host(c.env).state.lastError ?? null }, 503);
   return c.json({ status: 'ok', snapshot: table.hash });
@@ -38,7 +43,7 @@ export const status: Handler<AppEnv> = async (c) => {
   return c.json({
     auth: mode === 'off'
       ? { mode, warning: 'authentication is OFF (AUTH=none): every caller is anonymous and every route admits anonymous users' }
-      : { mode, hs256: Boolean(c.env.JWT_SECRET), jwks: c.env.JWKS_URL ? redactUrl(c.env.JWKS_URL) : null, authorization: authzMode(c.env) },
+      : { mode, hs256: Boolean(c.env.JWT_SECRET), jwks: c.env.JWKS_URL ? redactUrl(c.env.JWKS_URL) : null, authorization: authzMode(c.env), tokenReview: tokenReviewState(c.env) },
     authorization: authzSummary(snapshot),
     snapshot: table
       ? {
@@ -59,6 +64,13 @@ export const status: Handler<AppEnv> = async (c) => {
     resources: withRoutes(snapshot, circuits, hostCluster(c.env)),
   });
 };
+
+/** Whether ks-apiserver reviews tokens, how, and what this isolate holds. */
+function tokenReviewState(env: AppEnv['Bindings']) {
+  const s = reviewSettings(env);
+  if (!('origin' in s)) return { mode: 'off', warning: 'error' in s ? s.error : s.why };
+  return { mode: s.mode, core: redactUrl(s.origin), ttlSeconds: s.ttlMs / 1000, timeoutMs: s.timeoutMs, tokensHeld: reviewsHeld(), bound: REVIEWS_MAX, ...reviewStats };
+}
 
 /** What authorization decides with: counts of the published data, or why there is none. */
 function authzSummary(snapshot: Snapshot | undefined) {

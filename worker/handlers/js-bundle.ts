@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import type { BundleAsset } from '../model/snapshot';
 import type { Step } from './step';
+import { reviewGate } from '../auth/review-gate';
 import { proxyError } from '../errors';
 import { bundleBody } from '../snapshot/bundle-bytes';
 import { readOrLoad } from '../snapshot/lazy-part';
@@ -21,6 +22,9 @@ export const jsBundle: Step = (c) => {
 
 async function serve(c: Context<AppEnv>, asset: BundleAsset): Promise<Response> {
   c.get('trace').route = { kind: 'JSBundle', name: asset.bundle };
+  // /dist is public, but a token that ks-apiserver no longer stands behind is a 401 there too, as in KubeSphere.
+  const refused = await reviewGate(c);
+  if (refused) return refused;
   if (asset.error || !asset.hash) return proxyError(503, `jsBundle ${asset.bundle}: ${asset.error ?? 'no bytes'}`);
 
   const etag = `"${asset.hash}"`;

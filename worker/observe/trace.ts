@@ -19,6 +19,8 @@ export interface Trace {
   route?: { kind: string; name: string };
   /** What authorization said (`allowed by …`, `forbidden`, `public`, `anonymous refused`…). */
   decision?: string;
+  /** What token review said, when it asked ks-apiserver (`reviewed`, `stale`, `refused`, `failed`). */
+  review?: string;
   upstreamMs?: number;
 }
 
@@ -55,6 +57,6 @@ export const trace: MiddlewareHandler<AppEnv> = async (c, next) => {
   console.log(JSON.stringify({
     msg: 'ks-edge request', id: t.id, method: c.req.method, path: c.get('requestUrl')?.pathname ?? new URL(c.req.url).pathname,
     cluster: c.get('cluster') ?? null, route: t.route ?? null, user: identity ? identity.user : null,
-    decision: t.decision ?? null, status: c.res.status, edge_ms: Math.max(0, total - upstream), upstream_ms: t.upstreamMs ?? null,
+    decision: t.decision ?? null, review: t.review ?? null, status: c.res.status, edge_ms: Math.max(0, total - upstream), upstream_ms: t.upstreamMs ?? null,
   }));
 };
