@@ -23,6 +23,7 @@ import { authzBench, syntheticIam } from './authz';
 import { coldStartBench } from './cold-start';
 import { fleetBench } from './fleet';
 import { tokenReviewBench } from './token-review';
+import { edgeCacheBench } from './edge-cache';
 import { freePort } from './workerd-probe';
 import { routingBench, SIZES } from './routing';
 import { renderChart } from './chart';
@@ -182,6 +183,7 @@ async function main() {
     const authz = await authzBench(say);
     const fleet = await fleetBench(say);
     const review = await tokenReviewBench(say);
+    const edgeCache = await edgeCacheBench(say);
     say('cold isolates and memory:');
     const cold = await coldStartBench(say);
     const ours = routing.filter((r) => r.name === 'ks-edge RouteTable');
@@ -206,6 +208,7 @@ async function main() {
       fleet_warm_member_ms: fleet.warm_member_ms,
       fleet_warm_host_ms: fleet.warm_host_ms,
       token_review_first_use_added_ms: review.first_use_added_ms,
+      edge_cache: edgeCache,
       token_review_warm_reviews_per_request: review.warm_reviews / review.warm_requests,
       authz_decision_ns: authz.decision_ns,
       authz_cold_load_ms: authz.cold_load_ms,

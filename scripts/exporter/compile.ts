@@ -3,6 +3,7 @@
  * Every resource gets a report (kind, name, state, routes, problems, warnings). A resource with problems still
  * claims what it can be seen to claim, answering 503 with the reason, so it never falls through to another route.
  */
+import { createHash } from 'node:crypto';
 import { parsePolicy } from '../../worker/model/annotations';
 import type { APIService, JSBundle, ReverseProxy } from '../../worker/model/resources';
 import {
@@ -95,10 +96,10 @@ export function compileSnapshot(input: CompileInput): Snapshot {
       }
       report.routes.push(`/kapis/${key}/*`);
       const ok = report.problems.length === 0;
-      apiServices.push({
+      apiServices.push(versioned({
         name: c.name, group: spec.group, version: spec.version, policy, upstream: ok ? upstream : undefined,
         ...availability(ok, available, invalid, notAvailable, sick(c, report)),
-      });
+      }));
       continue;
     }
 
@@ -135,10 +136,10 @@ export function compileSnapshot(input: CompileInput): Snapshot {
         else matcherOwners.set(key, c.name);
       }
       const ok = report.problems.length === 0;
-      reverseProxies.push({
+      reverseProxies.push(versioned({
         name: c.name, matchers, directives: ok ? directives : EMPTY_DIRECTIVES, policy, upstream: ok ? upstream : undefined,
         ...availability(ok, available, invalid, notAvailable, sick(c, report)),
-      });
+      }));
       continue;
     }
 
@@ -187,6 +188,17 @@ function availability(ok: boolean, available: boolean, invalid: () => string, no
   if (!available) return { available: false, unavailable: notAvailable };
   if (unhealthy) return { available: false, unavailable: unhealthy };
   return { available: true, unavailable: undefined };
+}
+
+/**
+ * A cached route carries its own version, a digest of everything compiled for it (upstream, directives, policy):
+ * the edge's cache key holds it, so an answer cached under an old manifest is never served under a new one.
+ */
+function versioned<T extends { policy: Policy }>(route: T): T {
+  if (!route.policy.cache) return route;
+  const digest = createHash('sha256').update(JSON.stringify({ ...route, policy: { ...route.policy, cache: { ...route.policy.cache, version: '' } } })).digest('hex');
+  route.policy.cache.version = digest.slice(0, 16);
+  return route;
 }
 
 const lowerKind = (k: Candidate['kind']) => (k === 'APIService' ? 'apiService' : k === 'JSBundle' ? 'jsBundle' : 'reverseProxy');

@@ -137,12 +137,23 @@ describe('token review', () => {
     expect((await gw.fetch('/kapis/g.io/v1/x', bearer(t))).status).toBe(200);
   });
 
-  it('public routes and the core\'s own paths are not reviewed', async () => {
-    core.mode = 'normal';
+  it('public routes without a token and the core\'s own paths are not reviewed', async () => {
     const t = await hs256({ username: 'alice', jti: crypto.randomUUID() }); // never issued: KubeSphere would refuse it
     const before = core.seen.length;
-    expect((await gw.fetch('/proxy/public', bearer(t))).status).toBe(200);
+    expect((await gw.fetch('/proxy/public')).status).toBe(200);
+    // No route claims this path: it goes to CORE_ORIGIN, which authenticates by itself.
+    expect((await gw.fetch('/kapis/unclaimed.io/v1/x', bearer(t))).status).toBe(404);
     expect(core.seen.length).toBe(before);
+  });
+
+  it('a token on a public route is reviewed: a revoked one never reaches the upstream as its user', async () => {
+    const t = await hs256({ username: 'alice', jti: crypto.randomUUID() }); // never issued
+    const seen = up.seen.length;
+    const res = await gw.fetch('/proxy/public', bearer(t));
+    expect(res.status).toBe(401);
+    expect(up.seen.length).toBe(seen);
+    const good = await issued();
+    expect((await gw.fetch('/proxy/public', bearer(good))).status).toBe(200);
   });
 
   it('the review never outlives the token: at exp the token is refused, with no review', async () => {

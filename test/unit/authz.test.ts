@@ -186,6 +186,24 @@ describe('RequestInfo', () => {
   it('of several metadata.name terms KubeSphere names the first, the edge none: both readings are decided', () => {
     const q = '?fieldSelector=metadata.name%3Dw1,metadata.name%3Dw2';
     expect(requestReadings('GET', '/kapis/g/v1/things', q).map((r) => r.name)).toEqual(['', 'w1']);
+    expect(requestReadings('GET', '/kapis/g/v1/things', '?fieldSelector=metadata.name%3Dzed,metadata.name%3Dabc').map((r) => r.name)).toEqual(['', 'abc']);
+    // Empty terms are skipped, as apimachinery's parser does.
+    expect(requestInfo('GET', '/kapis/g/v1/things', '?fieldSelector=metadata.name%3Dx,').name).toBe('x');
+  });
+  it('a watch flag when ListOptions does not decode: strings.ToLower, so falſe is a watch (then the selector\'s reading)', () => {
+    const q = '?watch=fal%C5%BFe&limit=9223372036854775808&labelSelector=kubesphere.io/workspace%3Dws9';
+    expect(requestInfo('GET', '/kapis/g/v1/namespaces/ns1/things', q).verb).toBe('watch');
+    expect(requestReadings('GET', '/kapis/g/v1/namespaces/ns1/things', q)[1]).toMatchObject({ scope: 'Workspace', workspace: 'ws9' });
+    // Decoded, EqualFold folds ſ to s: falſe is false.
+    expect(requestInfo('GET', '/kapis/g/v1/things', '?watch=fal%C5%BFe').verb).toBe('list');
+  });
+  it('label selectors parse with Go\'s four white-space characters and int64 bounds, or name nothing', () => {
+    const named = (sel: string) => requestInfo('GET', '/kapis/g/v1/things', `?labelSelector=${sel}&fieldSelector=metadata.name%3Dw1`).name;
+    expect(named('a%20%3D%20b')).toBe('w1');
+    expect(named('a%C2%A0%3D%20b')).toBe('');
+    expect(named('a%0B%3D%20b')).toBe('');
+    expect(named('a%3E5')).toBe('w1');
+    expect(named('a%3E99999999999999999999999')).toBe('');
     expect(requestReadings('GET', '/kapis/g/v1/things', '?fieldSelector=metadata.name%3Dw1').map((r) => r.name)).toEqual(['w1']);
   });
   it('a Rego policy that KubeSphere\'s reading fails refuses, though the edge\'s own reading passes', () => {
@@ -195,8 +213,9 @@ describe('RequestInfo', () => {
       doc('GlobalRole', 'not-w1', { rules: [] }, { annotations: { 'iam.kubesphere.io/rego-override': rego } }),
       bind('GlobalRoleBinding', 'b', 'GlobalRole', 'not-w1', userSubject('alice')),
     ]).data);
-    expect(authorizeRequest(table, 'GET', '/kapis/g/v1/things', '?fieldSelector=metadata.name%3Dw2,metadata.name%3Dw1', 'alice', ['system:authenticated']).allowed).toBe(true);
-    expect(authorizeRequest(table, 'GET', '/kapis/g/v1/things', '?fieldSelector=metadata.name%3Dw1,metadata.name%3Dw2', 'alice', ['system:authenticated']).allowed).toBe(false);
+    expect(authorizeRequest(table, 'GET', '/kapis/g/v1/things', '?fieldSelector=metadata.name%3Dw3,metadata.name%3Dw2', 'alice', ['system:authenticated']).allowed).toBe(true);
+    // apimachinery sorts the terms: w1 comes first whatever the order sent.
+    expect(authorizeRequest(table, 'GET', '/kapis/g/v1/things', '?fieldSelector=metadata.name%3Dw2,metadata.name%3Dw1', 'alice', ['system:authenticated']).allowed).toBe(false);
   });
   it('global resources, workspace scope of global resources, and cluster prefixes', () => {
     expect(requestInfo('GET', '/kapis/iam.kubesphere.io/v1beta1/users', '').scope).toBe('Global');

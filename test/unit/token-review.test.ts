@@ -65,6 +65,17 @@ describe('confirmToken', () => {
     expect(confirmToken(t, 'alice', now + HOUR, s, never, now + 40 * 60_000)).toMatchObject({ ok: false, status: 401 });
   });
 
+  it('a refusal of the token itself stands for its life; a refusal of its user is asked again after one TTL', async () => {
+    const s = settings();
+    const now = Date.now();
+    core.users.set('carol', 'Disabled');
+    const t = await issue('carol');
+    expect(await confirmToken(t, 'carol', now + HOUR, s, never, now)).toMatchObject({ ok: false, message: 'account is not active' });
+    expect(confirmToken(t, 'carol', now + HOUR, s, never, now + 29_000)).toMatchObject({ ok: false, status: 401 });
+    core.users.set('carol', 'Active'); // an administrator enables the account again
+    expect(await confirmToken(t, 'carol', now + HOUR, s, never, now + 31_000)).toMatchObject({ ok: true, how: 'reviewed' });
+  });
+
   it('never past the token\'s exp: a review of a token about to expire is not used after it', async () => {
     const s = settings();
     const t = await issue();

@@ -8,7 +8,7 @@
  * expiry, the token cache, and on the host the User's existence and state).
  *
  * Per isolate: a verdict is kept for at most REVIEWS_MAX tokens, a passed review for TOKEN_REVIEW_SECONDS and never
- * past the token's `exp`, a refusal for the token's remaining life. Concurrent first uses of a token share one
+ * past the token's `exp`, a refusal of the token itself for its remaining life (other refusals for one TTL). Concurrent first uses of a token share one
  * review; a token in steady use is reviewed again in the background before its review ages out, so warm requests
  * never wait for one.
  */
@@ -25,7 +25,14 @@ export type Confirmation =
   | { ok: true; how: 'cached' | 'reviewed' | 'stale' }
   | { ok: false; status: 401 | 503; message: string };
 
-interface Entry { user: string; exp: number; passedAt?: number; refused?: string }
+interface Entry { user: string; exp: number; passedAt?: number; refused?: string; refusedUntil?: number }
+
+/**
+ * KubeSphere's refusals of the token itself (gone from its token cache, expired, a bad signature) stand for the
+ * token's life; others (`account is not active`, a User not found, its token cache failing) may change, so they
+ * are asked again after one TTL.
+ */
+const forLife = (message: string) => message === 'token not found in cache' || message.startsWith('jwt: ') || /signature/i.test(message);
 
 const reviews = new Map<string, Entry>();
 const inflight = new Map<string, Promise<Verdict>>();
@@ -45,7 +52,7 @@ export function confirmToken(
 ): Confirmation | Promise<Confirmation> {
   const e = reviews.get(token);
   if (e && e.user === user && now < e.exp) {
-    if (e.refused !== undefined) return { ok: false, status: 401, message: e.refused };
+    if (e.refused !== undefined && now < (e.refusedUntil ?? e.exp)) return { ok: false, status: 401, message: e.refused };
     const age = now - (e.passedAt ?? -Infinity);
     if (age < s.ttlMs) {
       if (age >= s.ttlMs * REFRESH_AT && !inflight.has(token)) background(review(token, user, exp, s).catch(() => undefined));
@@ -70,7 +77,7 @@ function review(token: string, user: string, exp: number, s: Active): Promise<Ve
   if (!p) {
     p = ask(token, user, s)
       .then((v) => {
-        record(token, user, exp, v, Date.now());
+        record(token, user, exp, v, Date.now(), s.ttlMs);
         return v;
       })
       .finally(() => inflight.delete(token));
@@ -79,7 +86,7 @@ function review(token: string, user: string, exp: number, s: Active): Promise<Ve
   return p;
 }
 
-function record(token: string, user: string, exp: number, v: Verdict, now: number): void {
+function record(token: string, user: string, exp: number, v: Verdict, now: number, ttlMs: number): void {
   if ('fault' in v) {
     reviewStats.faults++;
     return; // no verdict: what was known stays (stale-ok reads it)
@@ -87,7 +94,8 @@ function record(token: string, user: string, exp: number, v: Verdict, now: numbe
   if ('refused' in v) reviewStats.refused++;
   reviews.delete(token);
   if (reviews.size >= REVIEWS_MAX) reviews.delete(reviews.keys().next().value!);
-  reviews.set(token, 'stands' in v ? { user, exp, passedAt: now } : { user, exp, refused: v.refused });
+  reviews.set(token, 'stands' in v ? { user, exp, passedAt: now }
+    : { user, exp, refused: v.refused, ...(forLife(v.refused) ? {} : { refusedUntil: now + ttlMs }) });
 }
 
 async function ask(token: string, user: string, s: Active): Promise<Verdict> {

@@ -29,12 +29,11 @@ const NO_DATA = 'no authorization data is published in the routing snapshot (run
  * authorization data the decision reads is being loaded.
  */
 export function authorize(c: Context<AppEnv>, allowAnonymous: boolean): Response | undefined | Promise<Response | undefined> {
-  // Authentication is finished first: ks-apiserver must still stand behind the token (public routes need none).
-  if (!allowAnonymous) {
-    const reviewed = reviewGate(c);
-    if (reviewed instanceof Promise) return reviewed.then((refused) => refused ?? decideFor(c, false));
-    if (reviewed) return reviewed;
-  }
+  // Authentication is finished first: ks-apiserver must still stand behind the token. A public route needs no
+  // token, but one that comes is reviewed too: its user would reach the upstream in identity headers and {user}.
+  const reviewed = reviewGate(c);
+  if (reviewed instanceof Promise) return reviewed.then((refused) => refused ?? decideFor(c, allowAnonymous));
+  if (reviewed) return reviewed;
   return decideFor(c, allowAnonymous);
 }
 

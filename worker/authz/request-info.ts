@@ -152,15 +152,21 @@ function listOrWatch(info: RequestInfo, search: string, reading: Reading): void 
     return;
   }
   const query = parseQuery(search);
-  const watch = query.get('watch');
-  // Go's strings.EqualFold(v, "false"): ſ (U+017F) folds to s, and only it reaches an ASCII letter of "false".
-  const isWatch = watch !== undefined && watch[0] !== '0' && watch[0]!.replace(/ſ/g, 's').toLowerCase() !== 'false';
-  info.verb = isWatch ? 'watch' : 'list';
-  if (!listOptionsDecode(query)) return;
+  const watch = query.get('watch')?.[0];
+  const decodes = listOptionsDecode(query);
+  // Decoded, the flag is Convert_Slice_string_To_bool: strings.EqualFold with "false", where ſ (U+017F) folds to
+  // s (the only letter outside ASCII that reaches one of "false"). Not decoded, ks-apiserver falls back to
+  // strings.ToLower(v) == "false", where ſ stays ſ: `falſe` is then a watch.
+  const folded = watch === undefined ? undefined : decodes ? watch.replace(/ſ/g, 's').toLowerCase() : goLower(watch);
+  info.verb = watch !== undefined && watch !== '0' && folded !== 'false' ? 'watch' : 'list';
+  if (!decodes) return;
   const selector = query.get('fieldSelector')?.[0];
   const name = selector === undefined ? undefined : exactName(selector, reading);
   if (name !== undefined && isValidPathSegmentName(name)) info.name = name;
 }
+
+/** Go's strings.ToLower for what can spell "false": ASCII letters only change (ſ and K's look-alikes do not reach it). */
+const goLower = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
 /** Go's url.ParseQuery: `&`-separated pairs; a pair that fails to unescape is dropped. */
 function parseQuery(search: string): Map<string, string[]> {
@@ -219,18 +225,21 @@ function isLabelKey(k: string): boolean {
 
 const isLabelValue = (v: string) => v === '' || NAME.test(v);
 
+/** apimachinery's label-selector lexer knows four white-space characters, not JavaScript's many. */
+const goTrim = (s: string) => s.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+
 function labelSelectorParses(selector: string): boolean {
   if (selector.length > MAX_SELECTOR) return false;
-  if (selector.trim() === '') return true;
+  if (goTrim(selector) === '') return true;
   for (const raw of splitTerms(selector)) {
-    const term = raw.trim();
+    const term = goTrim(raw);
     if (term.startsWith('!')) {
-      if (!isLabelKey(term.slice(1).trim())) return false;
+      if (!isLabelKey(goTrim(term.slice(1)))) return false;
       continue;
     }
-    const set = /^(\S+)\s+(in|notin)\s*\((.*)\)$/.exec(term);
+    const set = /^([^ \t\r\n]+)[ \t\r\n]+(in|notin)[ \t\r\n]*\((.*)\)$/.exec(term);
     if (set) {
-      if (!isLabelKey(set[1]!) || !set[3]!.split(',').every((v) => isLabelValue(v.trim()))) return false;
+      if (!isLabelKey(set[1]!) || !set[3]!.split(',').every((v) => isLabelValue(goTrim(v)))) return false;
       continue;
     }
     const op = ['==', '!=', '=', '<', '>'].map((o) => ({ o, at: term.indexOf(o) })).filter((x) => x.at > 0).sort((a, b) => a.at - b.at)[0];
@@ -238,10 +247,11 @@ function labelSelectorParses(selector: string): boolean {
       if (!isLabelKey(term)) return false;
       continue;
     }
-    const key = term.slice(0, op.at).trim();
-    const value = term.slice(op.at + op.o.length).trim();
+    const key = goTrim(term.slice(0, op.at));
+    const value = goTrim(term.slice(op.at + op.o.length));
     if (!isLabelKey(key)) return false;
-    if ((op.o === '<' || op.o === '>') ? !/^\d+$/.test(value) : !isLabelValue(value)) return false;
+    // `<` and `>` take what strconv.ParseInt(v, 10, 64) reads.
+    if ((op.o === '<' || op.o === '>') ? !isInt64(value) : !isLabelValue(value)) return false;
   }
   return true;
 }
@@ -283,8 +293,11 @@ function fieldTerms(selector: string): { key: string; op: string; value: string 
     } else current += ch;
   }
   terms.push(current);
+  // apimachinery's parseSelector sorts the raw terms (Go compares bytes) and skips empty ones.
+  terms.sort(byUtf8);
   const out = [];
   for (const term of terms) {
+    if (term === '') continue;
     let at = -1;
     let op = '';
     for (let i = 0; i < term.length && at < 0; i++) {
@@ -314,12 +327,21 @@ function unescapeFieldValue(v: string): string | undefined {
 }
 
 /**
- * The object a field selector names exactly. Of several naming terms, KubeSphere takes the first; the edge's own
- * reading names none (an upstream ANDs them, so neither reading alone says what is read).
+ * The object a field selector names exactly. Of several naming terms, KubeSphere takes the first in the parser's
+ * sorted order; the edge's own reading names none (an upstream ANDs them, so neither reading alone says what is
+ * read).
  */
 function exactName(selector: string, reading: Reading): string | undefined {
   const named = (fieldTerms(selector) ?? []).filter((x) => x.key === 'metadata.name' && (x.op === '=' || x.op === '=='));
   return named.length === 1 || (reading === 'kubesphere' && named.length > 1) ? named[0]!.value : undefined;
+}
+
+const utf8 = new TextEncoder();
+function byUtf8(a: string, b: string): number {
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
 }
 
 /** apimachinery's IsValidPathSegmentName. */

@@ -10,6 +10,7 @@ import type { Step } from './step';
 import { climbs, staysWithin } from '../directives/path';
 import { pathEscapes } from '../errors';
 import { enterRoute, settle, withHeaders } from '../limits/route-guard';
+import { markCache, openCache } from '../cache/route-cache';
 import { clientResponse, forward } from '../proxy/forward';
 import { setIdentity } from '../proxy/headers';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
@@ -37,10 +38,16 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
   const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
   setIdentity(headers, identity.user, identity.group);
   const method = c.req.method;
+  const target = origin.base + url.pathname + url.search;
+  // After authorization and admission, never instead of them; identity headers are always sent, so a signed-in
+  // caller's copy is their own.
+  const cache = openCache(c, 'apiService', route, target, headers, true);
+  const hit = admitted.probe ? undefined : await cache?.lookup();
+  if (hit) return withHeaders(markCache(c, hit, cache), admitted.headers);
   const result = await forward({
-    url: origin.base + url.pathname + url.search,
+    url: target,
     method,
-    headers,
+    headers: cache ? cache.upstreamHeaders(headers) : headers,
     body: hasNoBody(method) ? null : c.req.raw.body,
     timeoutMs: policy.timeoutMs,
     binding: origin.binding,
@@ -49,7 +56,8 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
   c.get('trace').upstreamMs = result.ms;
   settle(c, id, policy, 'failure' in result ? undefined : result.response.status, admitted);
   if ('failure' in result) return withHeaders(result.failure, admitted.headers, result.retried);
-  return withHeaders(clientResponse(result.response), admitted.headers, result.retried);
+  const response = clientResponse(result.response);
+  return withHeaders(markCache(c, cache ? cache.keep(response) : response, cache), admitted.headers, result.retried);
 }
 
 /** Stricter than KubeSphere, which forwards them: a path that climbs in any decoded reading is refused. */

@@ -9,6 +9,7 @@ import { ANONYMOUS, authenticated, type Identity } from '../auth/identity';
 import { authorization, authorize } from '../authz/guard';
 import { staysWithin } from '../directives/path';
 import { leavesApiService } from './api-service';
+import { explainCache } from '../cache/cacheable';
 import type { AppEnv } from '../env';
 import { clusterRoute } from '../fleet/cluster-route';
 import { resolveOrigin } from '../proxy/cluster-origin';
@@ -49,11 +50,14 @@ function what(env: AppEnv['Bindings'], table: RouteTable | undefined, method: st
     const authz = decision(env, table, method, url, identity, route.policy.allowAnonymous);
     if (!route.available || !route.upstream) return { kind: 'ReverseProxy', name: route.name, why, authorization: authz, answer: `503: ${route.unavailable ?? 'not available'}` };
     const origin = resolveOrigin(route.upstream, env, cluster);
+    // A signed-in caller's Authorization goes upstream unless headerUp removes it: the cache's answer depends on it.
+    const sent = new Headers(identity.anonymous ? {} : { authorization: 'Bearer (the caller\'s token)' });
     const plan = 'error' in origin ? undefined : planReverseProxy(route.directives, origin.base, {
-      url, method, clientHeaders: new Headers(), headers: new Headers(), clientIp: undefined, identity, clientPath,
+      url, method, clientHeaders: new Headers(), headers: sent, clientIp: undefined, identity, clientPath,
     });
+    const cache = explainCache(route.policy.cache, plan && 'send' in plan ? plan.send.method : method, new Headers(), sent, route.directives.authProxy && !identity.anonymous);
     const upstream = plan && 'send' in plan ? `${plan.send.method} ${redactUrl(plan.send.url)}` : undefined;
-    return { kind: 'ReverseProxy', name: route.name, why, authorization: authz, policy: route.policy, upstream: upstream ?? null,
+    return { kind: 'ReverseProxy', name: route.name, why, authorization: authz, policy: route.policy, cache, upstream: upstream ?? null,
       answer: 'error' in origin ? `502: ${origin.error}` : plan && 'redirect' in plan ? `301 to ${plan.redirect}` : plan && 'refuse' in plan ? '400: the directives leave the path' : 'proxied' };
   }
   const api = table.matchApiService(path);
@@ -63,7 +67,8 @@ function what(env: AppEnv['Bindings'], table: RouteTable | undefined, method: st
     const authz = decision(env, table, method, url, identity, api.policy.allowAnonymous);
     if (!api.available || !api.upstream) return { kind: 'APIService', name: api.name, why, authorization: authz, answer: `503: ${api.unavailable ?? 'not available'}` };
     const origin = resolveOrigin(api.upstream, env, cluster);
-    return { kind: 'APIService', name: api.name, why, authorization: authz, policy: api.policy,
+    const cache = explainCache(api.policy.cache, method, new Headers(), new Headers(identity.anonymous ? {} : { authorization: 'Bearer (the caller\'s token)' }), !identity.anonymous);
+    return { kind: 'APIService', name: api.name, why, authorization: authz, policy: api.policy, cache,
       upstream: 'error' in origin ? null : `${method} ${redactUrl(origin.base + url.pathname + url.search)}`, answer: 'error' in origin ? `502: ${origin.error}` : 'proxied' };
   }
   return { kind: 'core', why: 'no JSBundle link, ReverseProxy matcher or APIService claims this path', answer: env.CORE_ORIGIN ? 'passed to CORE_ORIGIN unchanged' : '404: Page Not Found' };

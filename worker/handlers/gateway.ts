@@ -10,7 +10,8 @@ import type { AppEnv } from '../env';
 import { circuitStats, knownCircuits } from '../limits/circuits';
 import { routeId } from '../limits/route-guard';
 import { limitStats } from '../limits/rate-limit';
-import { pointerKey, type Snapshot } from '../model/snapshot';
+import { pointerKey, type Policy, type Snapshot } from '../model/snapshot';
+import { cacheAvailable, cacheStats } from '../cache/edge-cache';
 import type { RouteTable } from '../route-table';
 import { loaded } from '../snapshot/lazy-part';
 import { redactUrl } from '../redact';
@@ -60,6 +61,7 @@ export const status: Handler<AppEnv> = async (c) => {
     backgroundKvReads,
     clusters: await clusterStates(c.env, c.executionCtx),
     circuits,
+    edgeCache: { ...(await cacheAvailable(new URL(c.req.url).origin)), hits: cacheStats.hits, misses: cacheStats.misses, bypasses: cacheStats.bypasses, stores: cacheStats.stores, errors: cacheStats.errors, lastError: cacheStats.lastError ?? null },
     limits: { rateLimiterUnreachable: limitStats.unreachable, rateLimited: limitStats.refused, ...circuitStats },
     resources: withRoutes(snapshot, circuits, hostCluster(c.env)),
   });
@@ -134,7 +136,7 @@ function resourcesOf(table: RouteTable | undefined) {
 
 /** Each resource with what an operator looks for next to it: its upstream (credentials redacted), health, circuit. */
 function withRoutes(snapshot: Snapshot | undefined, circuits: { route: string; state: string }[], cluster: string) {
-  const routes = new Map<string, { available: boolean; upstream?: { origin: string; cluster?: { name: string; namespace: string } } }>();
+  const routes = new Map<string, { available: boolean; policy: Policy; upstream?: { origin: string; cluster?: { name: string; namespace: string } } }>();
   for (const r of snapshot?.apiServices ?? []) routes.set(`APIService/${r.name}`, r);
   for (const r of snapshot?.reverseProxies ?? []) routes.set(`ReverseProxy/${r.name}`, r);
   return (snapshot?.resources ?? []).map((r) => {
@@ -146,6 +148,7 @@ function withRoutes(snapshot: Snapshot | undefined, circuits: { route: string; s
       upstream: up ? (up.cluster ? `${redactUrl(up.origin)} (in-cluster: Service ${up.cluster.namespace}/${up.cluster.name})` : redactUrl(up.origin)) : null,
       health: r.warnings.find((w) => w.startsWith('unhealthy: ')) ?? (!kind || !route ? null : (route as { available?: boolean }).available ? 'ok' : 'unavailable'),
       circuit: kind ? circuits.find((c) => c.route === routeId(cluster, kind, r.name))?.state ?? null : null,
+      cache: route?.policy.cache ? { ttlSeconds: route.policy.cache.ttlMs / 1000, key: route.policy.cache.key } : null,
     };
   });
 }

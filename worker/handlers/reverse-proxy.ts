@@ -8,6 +8,7 @@ import { applyHeaderOps } from '../directives/headers';
 import { staysWithin } from '../directives/path';
 import { badGateway, pathEscapes } from '../errors';
 import { enterRoute, settle, withHeaders } from '../limits/route-guard';
+import { markCache, openCache } from '../cache/route-cache';
 import { clientResponse, forward } from '../proxy/forward';
 import { planReverseProxy } from '../proxy/reverse-proxy-plan';
 import { hasNoBody, upstreamHeaders } from '../proxy/upstream-request';
@@ -38,26 +39,35 @@ export const reverseProxy: Step = async (c) => {
   if ('refuse' in plan) return plan.refuse === 'path-escapes' ? pathEscapes() : badGateway(`reverseProxy ${route.name}: the directives did not give a path on the upstream`);
 
   const { method } = plan.send;
-  const result = await forward({
-    ...plan.send,
-    body: hasNoBody(method) ? null : c.req.raw.body,
-    timeoutMs: policy.timeoutMs,
-    binding: origin.binding,
-    retries: policy.retries,
-  });
-  c.get('trace').upstreamMs = result.ms;
-  settle(c, id, policy, 'failure' in result ? undefined : result.response.status, admitted);
-  if ('failure' in result) return withHeaders(result.failure, admitted.headers, result.retried);
-  const upstream = result.response;
-  if (d.rejectForwardingRedirects && upstream.status >= 300 && upstream.status < 400) {
-    await upstream.body?.cancel();
-    return badGateway(`upstream answered ${upstream.status} and reverseProxy ${route.name} rejects forwarding redirects`);
+  // After authorization and admission, never instead of them; a circuit's probe always asks the upstream.
+  const cache = openCache(c, 'reverseProxy', route, plan.send.url, plan.send.headers, d.authProxy, d.headerUp);
+  let response = admitted.probe ? undefined : await cache?.lookup();
+  let retried = 0;
+  if (!response) {
+    const result = await forward({
+      ...plan.send,
+      headers: cache ? cache.upstreamHeaders(plan.send.headers) : plan.send.headers,
+      body: hasNoBody(method) ? null : c.req.raw.body,
+      timeoutMs: policy.timeoutMs,
+      binding: origin.binding,
+      retries: policy.retries,
+    });
+    c.get('trace').upstreamMs = result.ms;
+    settle(c, id, policy, 'failure' in result ? undefined : result.response.status, admitted);
+    if ('failure' in result) return withHeaders(result.failure, admitted.headers, result.retried);
+    const upstream = result.response;
+    if (d.rejectForwardingRedirects && upstream.status >= 300 && upstream.status < 400) {
+      await upstream.body?.cancel();
+      return badGateway(`upstream answered ${upstream.status} and reverseProxy ${route.name} rejects forwarding redirects`);
+    }
+    response = clientResponse(upstream);
+    if (cache) response = cache.keep(response);
+    retried = result.retried;
   }
-  const response = clientResponse(upstream);
   const down = response.headers;
   if (d.wrapTransport) {
     for (const name of [...down.keys()]) if (name.startsWith('access-control-allow-')) down.delete(name);
   }
   if (d.headerDown.length) applyHeaderOps(down, d.headerDown, { ...plan.ctx, path: plan.path, query: plan.query });
-  return withHeaders(response, admitted.headers, result.retried);
+  return withHeaders(markCache(c, response, cache), admitted.headers, retried);
 };

@@ -46,7 +46,7 @@ button{background:#242e42;color:#fff;border:0;cursor:pointer}
 <input name="path" size="48" placeholder="/proxy/… or /kapis/…" required> <input name="user" placeholder="user (empty: anonymous)"> <button>Explain</button></form>
 <div id="explain-out"></div></section>
 <section><h2>Resources</h2><input id="filter" placeholder="filter: kind, name, state, path, problem…" size="48">
-<table id="resources"><thead><tr><th>kind</th><th>name</th><th>state</th><th>claims</th><th>upstream</th><th>health · circuit</th><th>problems · warnings</th></tr></thead><tbody></tbody></table></section>
+<table id="resources"><thead><tr><th>kind</th><th>name</th><th>state</th><th>claims</th><th>upstream</th><th>health · circuit · cache</th><th>problems · warnings</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script>
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -55,14 +55,16 @@ async function load() {
   const res = await fetch('/_gateway/status', { credentials: 'same-origin' });
   const s = await res.json();
   if (!res.ok) { document.querySelector('main').innerHTML = '<section class="bad">' + esc(s.message || res.status) + '</section>'; return; }
-  document.getElementById('auth').textContent = 'auth: ' + s.auth.mode + (s.auth.authorization ? ' · authorization: ' + s.auth.authorization : '');
+  document.getElementById('auth').textContent = 'auth: ' + s.auth.mode + (s.auth.authorization ? ' · authorization: ' + s.auth.authorization : '') +
+    (s.edgeCache ? ' · edge cache: ' + (s.edgeCache.available ? s.edgeCache.hits + ' hits, ' + s.edgeCache.misses + ' misses' : 'unavailable (' + s.edgeCache.why + ')') : '');
   document.getElementById('snapshot').textContent = s.snapshot ? 'snapshot ' + s.snapshot.hash.slice(0, 12) + ' · ' + age(s.snapshot.ageSeconds) + ' old · cluster ' + s.snapshot.cluster : 'no snapshot: ' + (s.lastError || '');
   document.querySelector('#clusters tbody').innerHTML = (s.clusters || []).map((c) =>
     '<tr><td>' + esc(c.name) + (c.host ? ' (host)' : '') + '</td><td><code>' + esc((c.snapshot || '—').slice(0, 12)) + '</code></td><td>' + age(c.ageSeconds) +
     '</td><td>' + esc(Object.entries(c.counts || {}).map(([k, v]) => k + ' ' + v).join(', ')) + '</td><td>' + (c.loadedHere ? 'yes' : 'no') + '</td></tr>').join('');
   document.querySelector('#resources tbody').innerHTML = s.resources.map((r) => {
     const state = r.state === 'Available' ? '<span class="ok">Available</span>' : '<span class="warn">' + esc(r.state) + '</span>';
-    const health = [r.health && (r.health === 'ok' ? '<span class="ok">healthy</span>' : '<span class="bad">' + esc(r.health) + '</span>'), r.circuit && ('circuit ' + (r.circuit === 'closed' ? '<span class="ok">closed</span>' : '<span class="bad">' + esc(r.circuit) + '</span>'))].filter(Boolean).join(' · ');
+    const health = [r.health && (r.health === 'ok' ? '<span class="ok">healthy</span>' : '<span class="bad">' + esc(r.health) + '</span>'), r.circuit && ('circuit ' + (r.circuit === 'closed' ? '<span class="ok">closed</span>' : '<span class="bad">' + esc(r.circuit) + '</span>')),
+      r.cache && ('cached ' + esc(r.cache.ttlSeconds) + ' s' + (r.cache.key === 'user' ? ' per user' : '') + (s.edgeCache && !s.edgeCache.available ? ' <span class="warn">(no cache here)</span>' : ''))].filter(Boolean).join(' · ');
     return '<tr data-text="' + esc([r.kind, r.name, r.state, ...r.routes, ...r.problems, ...r.warnings, r.upstream].join(' ').toLowerCase()) + '"><td>' + esc(r.kind) + '</td><td>' + esc(r.name) + '</td><td>' + state +
       '</td><td><code>' + r.routes.map(esc).join('<br>') + '</code></td><td><code>' + esc(r.upstream || '') + '</code></td><td>' + health +
       '</td><td><div class="problems">' + r.problems.map(esc).join('<br>') + '</div><div class="warnings">' + r.warnings.map(esc).join('<br>') + '</div></td></tr>';

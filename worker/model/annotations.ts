@@ -3,6 +3,7 @@
  * unknown spec fields but keeps annotations. Parsed at export time; a malformed value makes the resource invalid.
  */
 import { parseCircuitBreaker, parseDuration, parseRateLimit, parseRedirect, parseRetries } from './resilience';
+import { parseCacheKey, parseCacheTtl } from './cache-rule';
 import type { Policy } from './snapshot';
 
 export const ANNOTATION_PREFIX = 'ks-edge.io/';
@@ -24,6 +25,7 @@ export function parsePolicy(annotations: Record<string, string> | undefined): Po
   const problems: string[] = [];
   const warnings: string[] = [];
   let claimPath = false;
+  const cache: { ttl?: number; key?: 'shared' | 'user' } = {};
   for (const [key, value] of Object.entries(annotations ?? {})) {
     if (!key.startsWith(ANNOTATION_PREFIX)) continue;
     const name = key.slice(ANNOTATION_PREFIX.length);
@@ -43,6 +45,15 @@ export function parsePolicy(annotations: Record<string, string> | undefined): Po
         } else policy.timeoutMs = ms;
         break;
       }
+      case 'cache':
+      case 'cache-key':
+        try {
+          if (name === 'cache') cache.ttl = parseCacheTtl(value);
+          else cache.key = parseCacheKey(value);
+        } catch (e) {
+          problems.push(`annotation ${key}: ${JSON.stringify(value)}: ${(e as Error).message}`);
+        }
+        break;
       case 'health-check':
         try {
           parseHealthCheck(value);
@@ -67,6 +78,8 @@ export function parsePolicy(annotations: Record<string, string> | undefined): Po
         warnings.push(`unknown annotation ${key} has no effect`);
     }
   }
+  if (cache.ttl !== undefined) policy.cache = { ttlMs: cache.ttl, key: cache.key ?? 'shared', version: '' };
+  else if (cache.key !== undefined) warnings.push(`annotation ${ANNOTATION_PREFIX}cache-key has no effect without ${ANNOTATION_PREFIX}cache`);
   return { policy, claimPath, problems, warnings };
 }
 

@@ -24,6 +24,7 @@ export const bundleKey = (hash: string) => `bundle/${hash}`;
 
 import { Template } from './template';
 import { CircuitBreaker, RateLimit, Redirect } from './resilience';
+import { CacheRule } from './cache-rule';
 
 export { Template, TemplatePart } from './template';
 
@@ -94,6 +95,8 @@ export const Policy = v.object({
   /** Retries of idempotent requests on connection failure. */
   retries: v.optional(v.number()),
   redirect: v.optional(Redirect),
+  /** `ks-edge.io/cache`: answers kept at the edge (worker/cache/). */
+  cache: v.optional(CacheRule),
 });
 export type Policy = v.InferOutput<typeof Policy>;
 

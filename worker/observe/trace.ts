@@ -21,6 +21,8 @@ export interface Trace {
   decision?: string;
   /** What token review said, when it asked ks-apiserver (`reviewed`, `stale`, `refused`, `failed`). */
   review?: string;
+  /** What the edge cache did on a `ks-edge.io/cache` route, and why it was bypassed. */
+  cache?: { outcome: string; reason?: string };
   upstreamMs?: number;
 }
 
@@ -43,7 +45,7 @@ export const trace: MiddlewareHandler<AppEnv> = async (c, next) => {
   const total = Date.now() - t.started;
   const upstream = t.upstreamMs ?? 0;
   const res = c.res;
-  const timing = `edge;dur=${Math.max(0, total - upstream)}${t.upstreamMs === undefined ? '' : `, upstream;dur=${upstream}`}`;
+  const timing = `edge;dur=${Math.max(0, total - upstream)}${t.upstreamMs === undefined ? '' : `, upstream;dur=${upstream}`}${t.cache ? `, cache;desc=${t.cache.outcome}` : ''}`;
   try {
     res.headers.set('X-Request-Id', t.id);
     res.headers.set('Server-Timing', timing);
@@ -57,6 +59,6 @@ export const trace: MiddlewareHandler<AppEnv> = async (c, next) => {
   console.log(JSON.stringify({
     msg: 'ks-edge request', id: t.id, method: c.req.method, path: c.get('requestUrl')?.pathname ?? new URL(c.req.url).pathname,
     cluster: c.get('cluster') ?? null, route: t.route ?? null, user: identity ? identity.user : null,
-    decision: t.decision ?? null, review: t.review ?? null, status: c.res.status, edge_ms: Math.max(0, total - upstream), upstream_ms: t.upstreamMs ?? null,
+    decision: t.decision ?? null, review: t.review ?? null, cache: t.cache ? (t.cache.reason ? `${t.cache.outcome}: ${t.cache.reason}` : t.cache.outcome) : null, status: c.res.status, edge_ms: Math.max(0, total - upstream), upstream_ms: t.upstreamMs ?? null,
   }));
 };
