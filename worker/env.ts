@@ -30,6 +30,12 @@ export interface Env {
   TOKEN_REVIEW_SECONDS?: string;
   /** How long a review may take before the request is refused with 503 (default 3000). */
   TOKEN_REVIEW_TIMEOUT_MS?: string;
+  /** `errors` (default): log lines for errors, refusals, slow requests and a sample; `all`; `off`. */
+  REQUEST_LOG?: string;
+  /** With REQUEST_LOG=errors: requests at least this slow are logged (default 1000). */
+  REQUEST_LOG_SLOW_MS?: string;
+  /** With REQUEST_LOG=errors: the share of other requests logged (default 0.01). */
+  REQUEST_LOG_SAMPLE?: string;
   /** How often a warm isolate looks at each cluster's pointer (default 10). */
   SNAPSHOT_REFRESH_SECONDS?: string;
   /** Durable Objects counting `ks-edge.io/rate-limit` across isolates (worker/limits/rate-limiter.ts). */

@@ -1,7 +1,7 @@
 /**
  * ks-edge worker. The whole request path is this chain:
  *
- *   trace (request id, Server-Timing, one log line) → prepare (fail closed without auth config · the cluster and
+ *   trace (request id, W3C trace context, Server-Timing, a log line per REQUEST_LOG) → prepare (fail closed without auth config · the cluster and
  *   its snapshot · client) → authenticate
  *     → /_gateway/*  |  noSnapshot → jsBundle → reverseProxy → apiService → core
  */
@@ -19,12 +19,13 @@ import { noSnapshot } from './handlers/no-snapshot';
 import { reverseProxy } from './handlers/reverse-proxy';
 import { firstAnswer } from './handlers/step';
 import { clusterRoute } from './fleet/cluster-route';
+import { logConfigMissing } from './observe/log-policy';
 import { trace } from './observe/trace';
 import { checkAfterAnswer, SnapshotPartError, SnapshotReadError } from './snapshot/lazy-part';
 
 /** What every request needs before authentication; one middleware, as each costs a promise per request. */
 const prepare: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const refused = authConfigMissing(c.env);
+  const refused = authConfigMissing(c.env) ?? logConfigMissing(c.env);
   if (refused) return refused;
   const url = new URL(c.req.url);
   const route = await clusterRoute(c.env, c.executionCtx, url);

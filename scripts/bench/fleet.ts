@@ -19,7 +19,7 @@ import { directorySource } from '../exporter/sources/directory';
 import { filesTarget } from '../exporter/targets/files';
 import { buildBundle } from '../serve/bundle';
 import { compatibility, workerdBinary, writeWorkerdConfig } from '../serve/workerd-config';
-import { freePort, heapMiB } from './workerd-probe';
+import { freePort, healthy, heapMiB } from './workerd-probe';
 
 export const FLEET = { clusters: 100, resources: 1000, loaded: 10 } as const;
 
@@ -59,13 +59,7 @@ export async function fleetBench(log: (l: string) => void = console.log): Promis
     await writeWorkerdConfig(config, { bundle, kvDir: join(dir, 'kv'), port, ...compatibility(), doDir: join(dir, 'do'), vars: { AUTH: 'none', SNAPSHOT_REFRESH_SECONDS: '3600' } });
     child = spawn(workerdBinary(), ['serve', config, `--inspector-addr=${inspector}`], { stdio: 'ignore' });
     const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${base}/_gateway/healthz`)).ok) break;
-      } catch { /* starting */ }
-      if (i > 200) throw new Error('workerd did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await healthy(base);
     const timed = async (path: string) => {
       const t0 = performance.now();
       const res = await fetch(base + path);

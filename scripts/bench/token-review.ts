@@ -20,7 +20,7 @@ import { compatibility, workerdBinary, writeWorkerdConfig } from '../serve/worke
 import { startKsCore } from '../../test/support/ks-core';
 import { hs256, JWT_SECRET } from '../../test/support/tokens';
 import { startUpstream } from '../../test/support/upstream';
-import { freePort } from './workerd-probe';
+import { freePort, healthy } from './workerd-probe';
 
 export interface ReviewBench {
   first_use_added_ms: number;
@@ -56,13 +56,7 @@ export async function tokenReviewBench(log: (l: string) => void = console.log): 
       });
       procs.push(spawn(workerdBinary(), ['serve', config], { stdio: 'ignore' }));
       const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; ; i++) {
-        try {
-          if ((await fetch(`${base}/_gateway/healthz`)).ok) break;
-        } catch { /* starting */ }
-        if (i > 200) throw new Error('workerd did not start');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await healthy(base);
       return base;
     };
     const [on, off] = [await start('on', 'on'), await start('off', 'off')];

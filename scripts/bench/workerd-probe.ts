@@ -4,6 +4,17 @@ import WebSocket from 'ws';
 // One free-port finder for tests and benchmarks.
 export { freePort } from '../../test/support/workerd';
 
+/** Waits (at most 10 s) until a workerd just started answers `/_gateway/healthz` with 200. */
+export async function healthy(base: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/_gateway/healthz`)).ok) return;
+    } catch { /* starting */ }
+    if (i > 200) throw new Error('workerd did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** The gateway isolate's used V8 heap in MiB, after a garbage collection (workerd's `--inspector-addr`). */
 export async function heapMiB(inspector: string): Promise<number> {
   const targets = (await (await fetch(`http://${inspector}/json/list`)).json()) as { webSocketDebuggerUrl: string; title?: string; id?: string }[];

@@ -98,7 +98,7 @@ describe('identity and session headers', () => {
   });
   it('a session cookie cannot hide in a second Cookie header joined with ", "', () => {
     const req = new Request('http://edge.test/proxy/x', { headers: [['cookie', 'lang=en'], ['cookie', 'token=abc; theme=dark']] });
-    const h = upstreamHeaders(req, new URL(req.url), undefined);
+    const h = upstreamHeaders(req, new URL(req.url), undefined, undefined);
     expect(h.get('cookie')).not.toContain('token=abc');
     expect(h.get('cookie')).toContain('lang=en');
   });

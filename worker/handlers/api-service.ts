@@ -35,7 +35,7 @@ async function proxy(c: Context<AppEnv>, route: APIServiceRoute): Promise<Respon
   const { policy } = route;
   const identity = c.get('identity');
 
-  const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'));
+  const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'), c.get('trace').context);
   setIdentity(headers, identity.user, identity.group);
   const method = c.req.method;
   const target = origin.base + url.pathname + url.search;

@@ -16,7 +16,7 @@ export const core = async (c: Context<AppEnv>): Promise<Response> => {
   if (!c.env.CORE_ORIGIN) return notFound();
   // The path as it came: ks-apiserver handles /clusters/{c}/… itself (for a member, by proxying to it).
   const url = c.get('requestUrl');
-  const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'), true);
+  const headers = upstreamHeaders(c.req.raw, url, c.get('clientIp'), c.get('trace').context, true);
   const method = c.req.method;
   const result = await forward({
     url: c.env.CORE_ORIGIN.replace(/\/+$/, '') + url.pathname + url.search,

@@ -32,7 +32,7 @@ export const reverseProxy: Step = async (c) => {
 
   const d = route.directives;
   const plan = planReverseProxy(d, origin.base, {
-    url, method: c.req.method, clientHeaders: c.req.raw.headers, headers: upstreamHeaders(c.req.raw, url, c.get('clientIp')),
+    url, method: c.req.method, clientHeaders: c.req.raw.headers, headers: upstreamHeaders(c.req.raw, url, c.get('clientIp'), c.get('trace').context),
     clientIp: c.get('clientIp'), identity: c.get('identity'), clientPath: c.get('requestUrl').pathname,
   });
   if ('redirect' in plan) return c.redirect(plan.redirect, 301);

@@ -9,6 +9,8 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
+import { logPolicy, logs } from './log-policy';
+import { givenContext, newContext, type TraceContext } from './trace-context';
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -24,6 +26,8 @@ export interface Trace {
   /** What the edge cache did on a `ks-edge.io/cache` route, and why it was bypassed. */
   cache?: { outcome: string; reason?: string };
   upstreamMs?: number;
+  /** W3C trace context, sent upstream (observe/trace-context.ts). */
+  context: TraceContext;
 }
 
 /**
@@ -39,7 +43,8 @@ function requestId(): string {
 
 export const trace: MiddlewareHandler<AppEnv> = async (c, next) => {
   const given = c.req.header('x-request-id');
-  const t: Trace = { id: given && CLIENT_ID.test(given) ? given : requestId(), started: Date.now() };
+  const context = givenContext(c.req.header('traceparent') ?? null, c.req.header('tracestate') ?? null) ?? newContext();
+  const t: Trace = { id: given && CLIENT_ID.test(given) ? given : requestId(), started: Date.now(), context };
   c.set('trace', t);
   await next();
   const total = Date.now() - t.started;
@@ -55,9 +60,10 @@ export const trace: MiddlewareHandler<AppEnv> = async (c, next) => {
     c.res.headers.set('X-Request-Id', t.id);
     c.res.headers.set('Server-Timing', timing);
   }
+  if (!logs(logPolicy(c.env), c.res.status, total)) return;
   const identity = c.get('identity');
   console.log(JSON.stringify({
-    msg: 'ks-edge request', id: t.id, method: c.req.method, path: c.get('requestUrl')?.pathname ?? new URL(c.req.url).pathname,
+    msg: 'ks-edge request', id: t.id, trace_id: t.context.traceId, method: c.req.method, path: c.get('requestUrl')?.pathname ?? new URL(c.req.url).pathname,
     cluster: c.get('cluster') ?? null, route: t.route ?? null, user: identity ? identity.user : null,
     decision: t.decision ?? null, review: t.review ?? null, cache: t.cache ? (t.cache.reason ? `${t.cache.outcome}: ${t.cache.reason}` : t.cache.outcome) : null, status: c.res.status, edge_ms: Math.max(0, total - upstream), upstream_ms: t.upstreamMs ?? null,
   }));
