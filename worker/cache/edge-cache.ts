@@ -99,13 +99,14 @@ export class EdgeCache {
       return response;
     }
     cacheStats.misses++;
-    if (this.r.method !== 'GET') return response; // a HEAD answer has no body to keep
     const verdict = storable(response.status, response.headers, this.r.rule.ttlMs);
     if ('reason' in verdict) {
       this.trip.outcome = 'BYPASS';
       this.trip.reason = verdict.reason;
       return response;
     }
+    // A HEAD answer has no body to keep, but the client's condition is still answered.
+    if (this.r.method !== 'GET') return response.status === 200 && notModified(this.r.clientHeaders, response.headers) ? new Response(null, { status: 304, headers: response.headers }) : response;
     const [mine, kept] = response.body ? response.body.tee() : [null, null];
     const stored = new Response(kept, { status: response.status, statusText: response.statusText, headers: storedHeaders(response.headers, verdict) });
     const key = this.key;
@@ -116,7 +117,8 @@ export class EdgeCache {
       if (!stored.bodyUsed) stored.body?.cancel().catch(() => undefined);
     }));
     const answer = new Response(mine, response);
-    if (notModified(this.r.clientHeaders, answer.headers)) {
+    // RFC 9110 §13.2.1: conditions apply to a 2xx answer only.
+    if (answer.status === 200 && notModified(this.r.clientHeaders, answer.headers)) {
       void mine?.cancel();
       return new Response(null, { status: 304, headers: answer.headers });
     }
