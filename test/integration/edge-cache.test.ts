@@ -2,12 +2,14 @@
  * The edge cache (`ks-edge.io/cache`) through workerd with Miniflare's real Cache API, in front of a real upstream
  * that counts what reaches it; KubeSphere's authorization on.
  */
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiService, reverseProxy, startGateway, yamlDoc, type Gateway } from '../support/gateway';
 import { hs256, JWT_SECRET } from '../support/tokens';
 import { startUpstream, type Upstream } from '../support/upstream';
 
 const IAM = 'iam.kubesphere.io/v1beta1';
+const GZIPPED = 'console.log("hello");\n'.repeat(200);
 const iam = (kind: string, name: string, body: Record<string, unknown>) => yamlDoc({ apiVersion: IAM, kind, metadata: { name }, ...body });
 const user = (name: string) => iam('User', name, { spec: { email: `${name}@x.io` }, status: { state: 'Active' } });
 const grant = (name: string, urls: string[], who: string) =>
@@ -45,6 +47,8 @@ beforeAll(async () => {
   up.routes.set('/res/example.kubesphere.io/images/private.jpg', (_q, res) => res.writeHead(200, { 'cache-control': 'private, max-age=60' }).end('p'));
   up.routes.set('/res/example.kubesphere.io/images/vary.jpg', (_q, res) => res.writeHead(200, { vary: 'Accept-Language' }).end('v'));
   up.routes.set('/res/example.kubesphere.io/images/range.jpg', (_q, res) => res.writeHead(200, { etag: '"r1"', 'last-modified': 'Tue, 01 Dec 2026 00:00:00 GMT' }).end('abcdefghij'));
+  up.routes.set('/res/example.kubesphere.io/images/gzip.js', (_q, res) => res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/javascript' }).end(gzipSync(GZIPPED)));
+  up.routes.set('/res/example.kubesphere.io/images/big.bin', (_q, res) => res.writeHead(200).end(Buffer.alloc(5_000_000, 7)));
   up.routes.set('/res/example.kubesphere.io/images/short.jpg', (_q, res) => res.writeHead(200, { 'cache-control': 'public, max-age=1' }).end('s'));
   gw = await startGateway({ manifests: manifests(up.origin), vars: { JWT_SECRET, AUTH: '', SNAPSHOT_REFRESH_SECONDS: '1' } });
 });
@@ -103,6 +107,18 @@ describe('what is cached', () => {
     expect((await gw.fetch(`${path}?v=1`)).headers.get('x-cache')).toBe('HIT');
     expect(hits(`${path}?v=1`)).toBe(1);
     expect(hits(`${path}?v=2`)).toBe(1);
+  });
+
+  it('a compressed answer is served once decoded, hit or miss; a large body whole', async () => {
+    for (const path of ['/res/example.kubesphere.io/images/gzip.js', '/res/example.kubesphere.io/images/big.bin']) {
+      const miss = await gw.fetch(path);
+      const missBody = Buffer.from(await miss.arrayBuffer());
+      const hit = await gw.fetch(path);
+      expect(hit.headers.get('x-cache'), path).toBe('HIT');
+      expect(Buffer.from(await hit.arrayBuffer()).equals(missBody), path).toBe(true);
+      expect(hits(path)).toBe(1);
+    }
+    expect((await (await gw.fetch('/res/example.kubesphere.io/images/gzip.js')).text())).toBe(GZIPPED);
   });
 
   it('the upstream\'s max-age wins when shorter', async () => {

@@ -74,7 +74,11 @@ export class EdgeCache {
       await hit.body?.cancel();
       return undefined;
     }
-    const served = new Response(this.r.method === 'HEAD' ? null : hit.body, hit);
+    // A cached body with a Content-Encoding comes back encoded: `manual` keeps the runtime from encoding it twice.
+    const encoded = hit.headers.has('content-encoding');
+    const served = new Response(this.r.method === 'HEAD' ? null : hit.body, {
+      status: hit.status, statusText: hit.statusText, headers: hit.headers, ...(encoded ? { encodeBody: 'manual' as const } : {}),
+    });
     if (this.r.method === 'HEAD') await hit.body?.cancel();
     restoreHeaders(served.headers);
     served.headers.set('age', String(age));
